@@ -1,0 +1,71 @@
+/**
+ * `emolab` — the command-line face of lib/. Every command calls the same functions the notebooks
+ * call; each command's code lives beside its stage (lib/<stage>/cli.ts) and is loaded on demand,
+ * so `emolab --help` starts instantly.
+ *
+ * To add a command: one entry in COMMANDS below.
+ */
+import { EmolabError } from '../lib/errors';
+
+export interface Command {
+  name: string;
+  summary: string;
+  usage: string;
+  run: (argv: string[]) => Promise<number | void>;
+}
+
+const lazy = (load: () => Promise<{ run: (argv: string[]) => Promise<number | void> }>) => async (argv: string[]) => (await load()).run(argv);
+
+export const COMMANDS: Command[] = [
+  { name: 'start', summary: 'check prerequisites, then run the main job on the default dataset (EmoDB)', usage: 'emolab start', run: lazy(() => import('../lib/cli/start')) },
+  { name: 'doctor', summary: 'check prerequisites (node, ffmpeg, jupyter, chromium, datasets, models)', usage: 'emolab doctor', run: lazy(() => import('../lib/cli/doctor')) },
+  { name: 'backend', summary: 'start the tfjs backend (EMOLAB_BACKEND=auto|tensorflow|webgpu|wasm|cpu) and report it', usage: 'emolab backend [auto|tensorflow|webgpu|wasm|cpu]', run: lazy(() => import('../lib/cli/backend')) },
+  { name: 'notebooks', summary: 'execute the notebooks in order, headless (nbconvert + tslab)', usage: 'emolab notebooks [NN ...]   e.g. emolab notebooks 00 02', run: lazy(() => import('../lib/cli/notebooks')) },
+];
+
+export function helpText(): string {
+  const w = Math.max(...COMMANDS.map((c) => c.name.length));
+  return [
+    'emolab — self-supervised speech emotion recognition, reproduced step by step',
+    '',
+    'usage: emolab <command> [options]      (emolab <command> --help for details)',
+    '',
+    'commands:',
+    ...COMMANDS.map((c) => `  ${c.name.padEnd(w)}  ${c.summary}`),
+    '',
+    'environment:',
+    '  EMOLAB_DATA     datasets folder (default ./data)',
+    '  EMOLAB_MODELS   model files (default $EMOLAB_DATA/models)',
+    '  EMOLAB_RUNS     run outputs (default ./runs)',
+    '  EMOLAB_BACKEND  auto|tensorflow|webgpu|wasm|cpu (default auto)',
+    '  EMOLAB_PROFILE  ci|full (default full): ci runs everything small, in minutes',
+  ].join('\n');
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    console.log(helpText());
+    return 0;
+  }
+  const cmd = COMMANDS.find((c) => c.name === name);
+  if (!cmd) {
+    console.error(`emolab: unknown command "${name}"\n\n${helpText()}`);
+    return 2;
+  }
+  if (rest.includes('--help') || rest.includes('-h')) {
+    console.log(`usage: ${cmd.usage}\n\n${cmd.summary}`);
+    return 0;
+  }
+  const code = await cmd.run(rest);
+  return typeof code === 'number' ? code : 0;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => { process.exitCode = code; },
+  (e: unknown) => {
+    if (e instanceof EmolabError) console.error(e.message);
+    else console.error(e);
+    process.exitCode = 1;
+  },
+);

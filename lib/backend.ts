@@ -1,0 +1,162 @@
+/**
+ * The one place that picks the tfjs backend.
+ *
+ * `EMOLAB_BACKEND=auto` (default) tries, in order: `tensorflow` (tfjs-node-gpu / tfjs-node, when
+ * they are installed and load) > `webgpu` (Dawn through the `webgpu` package, when a GPU adapter is
+ * found) > `wasm` (SIMD) > `cpu`. An explicit `EMOLAB_BACKEND=<name>` that cannot start is an error,
+ * never a silent fallback.
+ *
+ * Known gaps designed around elsewhere (see lib/models): wasm has no Conv2DBackpropFilter (train
+ * convolutions as im2col + matMul), no FFT/complex kernels (features are computed in plain
+ * TypeScript, lib/audio), a slow `tf.layers.layerNormalization` (use the tf.moments-based
+ * `layerNorm` in lib/models), and it runs single-threaded under Node.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { EmolabError, errorMessage } from './errors';
+import { repoRoot } from './paths';
+
+export type BackendName = 'tensorflow' | 'webgpu' | 'wasm' | 'cpu';
+export type BackendRequest = BackendName | 'auto';
+
+export interface BackendReport {
+  /** The backend tfjs now runs on. */
+  name: BackendName;
+  /** What was asked for (EMOLAB_BACKEND or the argument). */
+  requested: BackendRequest;
+  tfjsVersion: string;
+  /** GPU adapter description (webgpu) or device list (tensorflow). */
+  adapter?: string;
+  /** wasm only: whether the SIMD build is in use. */
+  simd?: boolean;
+  /** Threads the backend computes with. */
+  threads?: number;
+  /** Why each better backend was skipped under `auto`. */
+  skipped: { name: BackendName; reason: string }[];
+}
+
+const ORDER: BackendName[] = ['tensorflow', 'webgpu', 'wasm', 'cpu'];
+const requireHere = createRequire(join(repoRoot, 'package.json'));
+let current: BackendReport | undefined;
+
+export function parseBackendRequest(raw: string | undefined): BackendRequest {
+  const v = (raw ?? 'auto').trim().toLowerCase();
+  if (v === 'auto' || (ORDER as string[]).includes(v)) return v as BackendRequest;
+  throw new EmolabError('backend', `EMOLAB_BACKEND must be one of auto, ${ORDER.join(', ')}; got "${raw}"`);
+}
+
+/**
+ * Start the backend named by `request` (default: EMOLAB_BACKEND, else auto) and report it.
+ * Idempotent: a second call with the same request returns the first report.
+ */
+export async function initBackend(request: BackendRequest = parseBackendRequest(process.env.EMOLAB_BACKEND)): Promise<BackendReport> {
+  if (current && (request === 'auto' || request === current.name)) return current;
+  const skipped: BackendReport['skipped'] = [];
+  const candidates = request === 'auto' ? ORDER : [request];
+  for (const name of candidates) {
+    try {
+      const extra = await START[name]();
+      const ok = await tf.setBackend(name);
+      if (!ok) throw new Error(`tf.setBackend('${name}') returned false`);
+      await tf.ready();
+      current = { name, requested: request, tfjsVersion: tf.version.tfjs, skipped, ...extra };
+      return current;
+    } catch (e) {
+      if (request !== 'auto') {
+        throw new EmolabError('backend', `EMOLAB_BACKEND=${name} cannot start: ${errorMessage(e)}`, { hint: HINTS[name] });
+      }
+      skipped.push({ name, reason: errorMessage(e) });
+    }
+  }
+  throw new EmolabError('backend', `no tfjs backend could start: ${skipped.map((s) => `${s.name}: ${s.reason}`).join('; ')}`);
+}
+
+/** The report of the running backend (after initBackend). */
+export function backendReport(): BackendReport | undefined {
+  return current;
+}
+
+/** One line for notebooks, logs and benchmark output. */
+export function describeBackend(r: BackendReport): string {
+  const parts = [`backend=${r.name}`, `tfjs=${r.tfjsVersion}`];
+  if (r.adapter) parts.push(`adapter=${r.adapter}`);
+  if (r.simd !== undefined) parts.push(`simd=${r.simd}`);
+  if (r.threads !== undefined) parts.push(`threads=${r.threads}`);
+  if (r.requested === 'auto' && r.skipped.length) parts.push(`skipped: ${r.skipped.map((s) => `${s.name} (${s.reason.split('\n')[0].slice(0, 80)})`).join(', ')}`);
+  return parts.join('  ');
+}
+
+const HINTS: Record<BackendName, string> = {
+  tensorflow: 'install @tensorflow/tfjs-node-gpu or @tensorflow/tfjs-node with internet access (their install step downloads libtensorflow); or use EMOLAB_BACKEND=webgpu|wasm|cpu',
+  webgpu: 'needs a GPU with a Vulkan driver (libvulkan1 and the vendor ICD, e.g. VK_DRIVER_FILES=/usr/share/vulkan/icd.d/nvidia_icd.json); use EMOLAB_BACKEND=wasm or cpu on machines without one',
+  wasm: 'reinstall node_modules (npm ci); @tensorflow/tfjs-backend-wasm must contain dist/*.wasm',
+  cpu: 'the pure-JS backend ships with @tensorflow/tfjs; reinstall node_modules',
+};
+
+type Starter = () => Promise<Partial<BackendReport>>;
+
+const START: Record<BackendName, Starter> = {
+  async tensorflow() {
+    let lastErr: unknown;
+    for (const pkg of ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node']) {
+      try {
+        requireHere.resolve(pkg);
+      } catch {
+        lastErr = new Error(`${pkg} is not installed`);
+        continue;
+      }
+      try {
+        await import(pkg);
+      } catch (e) {
+        lastErr = e;
+        continue;
+      }
+      // package.json overrides map tfjs-node to plain tfjs (for danfojs): only a real binding registers "tensorflow".
+      if (tf.findBackendFactory('tensorflow')) return { adapter: pkg };
+      lastErr = new Error(`${pkg} loaded but registered no "tensorflow" backend (it is the plain-tfjs stand-in from package.json overrides)`);
+    }
+    throw lastErr ?? new Error('tfjs-node is not installed');
+  },
+
+  async webgpu() {
+    const g = globalThis as unknown as { navigator?: { gpu?: GPU } };
+    if (!g.navigator?.gpu) {
+      // Dawn's globals and navigator.gpu must exist before tfjs-backend-webgpu is imported:
+      // it registers itself at import time only when navigator.gpu is there.
+      const dawn = (await import('webgpu')) as unknown as { create: (flags: string[]) => GPU; globals: Record<string, unknown> };
+      Object.assign(globalThis, dawn.globals);
+      const gpu = dawn.create([]);
+      if (g.navigator) Object.defineProperty(g.navigator, 'gpu', { value: gpu, configurable: true });
+      else Object.defineProperty(globalThis, 'navigator', { value: { gpu }, configurable: true, writable: true });
+    }
+    const adapter = await g.navigator!.gpu!.requestAdapter({ powerPreference: 'high-performance' });
+    if (!adapter) throw new Error('no WebGPU adapter found (no GPU, or no Vulkan driver visible to Dawn)');
+    const info = (adapter as unknown as { info?: { vendor?: string; architecture?: string; device?: string; description?: string } }).info;
+    await import('@tensorflow/tfjs-backend-webgpu');
+    if (!tf.findBackendFactory('webgpu')) throw new Error('@tensorflow/tfjs-backend-webgpu did not register (navigator.gpu missing at import time)');
+    const adapterName = [info?.vendor, info?.architecture, info?.device, info?.description].filter(Boolean).join(' ') || 'unknown adapter';
+    return { adapter: adapterName };
+  },
+
+  async wasm() {
+    const wasm = await import('@tensorflow/tfjs-backend-wasm');
+    const dist = dirname(requireHere.resolve('@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm'));
+    wasm.setWasmPaths(dist + '/');
+    // Node has no Worker from blob: URLs, so the threaded build cannot start: use SIMD, one thread.
+    tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
+    const simd = (await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT')) as boolean;
+    return { simd, threads: 1 };
+  },
+
+  async cpu() {
+    return { threads: 1 };
+  },
+};
+
+/** Run `fn` inside tf.tidy-free scope and report the tensors it leaked (for tests and long loops). */
+export function tensorCount(): number {
+  return tf.memory().numTensors;
+}
+
+export { tf };

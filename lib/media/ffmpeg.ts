@@ -1,0 +1,49 @@
+/**
+ * Which ffmpeg/ffprobe binaries to use: `FFMPEG_PATH`/`FFPROBE_PATH` when set, else the system's on
+ * PATH, else the static ffmpeg shipped by @ffmpeg-installer (so `npm ci` alone is enough to decode).
+ * fluent-ffmpeg is configured here once.
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import ffmpeg from 'fluent-ffmpeg';
+import { repoRoot } from '../paths';
+
+function onPath(bin: string): string | undefined {
+  for (const dir of (process.env.PATH ?? '').split(':')) {
+    const p = join(dir, bin);
+    if (dir && existsSync(p)) return p;
+  }
+  return undefined;
+}
+
+let resolved: { ffmpeg: string; ffprobe?: string; source: string } | undefined;
+
+export function ffmpegBinaries(): { ffmpeg: string; ffprobe?: string; source: string } {
+  if (resolved) return resolved;
+  if (process.env.FFMPEG_PATH) {
+    resolved = { ffmpeg: process.env.FFMPEG_PATH, ffprobe: process.env.FFPROBE_PATH ?? onPath('ffprobe'), source: 'FFMPEG_PATH' };
+  } else if (onPath('ffmpeg')) {
+    resolved = { ffmpeg: onPath('ffmpeg')!, ffprobe: onPath('ffprobe'), source: 'system' };
+  } else {
+    const req = createRequire(join(repoRoot, 'package.json'));
+    const installer = req('@ffmpeg-installer/ffmpeg') as { path: string };
+    resolved = { ffmpeg: installer.path, ffprobe: onPath('ffprobe'), source: '@ffmpeg-installer/ffmpeg' };
+  }
+  ffmpeg.setFfmpegPath(resolved.ffmpeg);
+  if (resolved.ffprobe) ffmpeg.setFfprobePath(resolved.ffprobe);
+  return resolved;
+}
+
+/** Version line of the ffmpeg in use (for reports and run manifests). */
+export function ffmpegVersion(): string {
+  const { ffmpeg: bin } = ffmpegBinaries();
+  return execFileSync(bin, ['-hide_banner', '-version'], { encoding: 'utf8' }).split('\n')[0];
+}
+
+/** fluent-ffmpeg, with the binaries above configured. */
+export function fluent(input?: string): ffmpeg.FfmpegCommand {
+  ffmpegBinaries();
+  return input === undefined ? ffmpeg() : ffmpeg(input);
+}

@@ -1,0 +1,62 @@
+/**
+ * What a run ran on: versions of the runtime and the libraries that shape results, the git commit,
+ * the profile and the backend. Printed by notebook 00 and written into every run manifest.
+ */
+import { execFileSync } from 'node:child_process';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { cpus } from 'node:os';
+import { repoRoot } from './paths';
+import { profileName } from './profile';
+import { backendReport } from './backend';
+
+const req = createRequire(join(repoRoot, 'package.json'));
+
+function pkgVersion(name: string): string {
+  try {
+    return (req(`${name}/package.json`) as { version: string }).version;
+  } catch {
+    return 'not installed';
+  }
+}
+
+export interface RunInfo {
+  node: string;
+  platform: string;
+  cpus: number;
+  packages: Record<string, string>;
+  gitCommit: string;
+  gitDirty: boolean;
+  profile: string;
+  backend?: string;
+}
+
+export const TRACKED_PACKAGES = [
+  '@tensorflow/tfjs', '@tensorflow/tfjs-backend-wasm', '@tensorflow/tfjs-backend-webgpu', 'webgpu',
+  '@mediapipe/tasks-vision', 'danfojs-node', 'plotly.js-dist-min', 'fluent-ffmpeg', 'fft.js', 'tslab', 'typescript',
+];
+
+export function gitCommit(): { commit: string; dirty: boolean } {
+  try {
+    const commit = execFileSync('git', ['rev-parse', 'HEAD'], { cwd: repoRoot, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    const dirty = execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], { cwd: repoRoot, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim().length > 0;
+    return { commit, dirty };
+  } catch {
+    return { commit: 'unknown (not a git checkout)', dirty: false };
+  }
+}
+
+export function runInfo(): RunInfo {
+  const { commit, dirty } = gitCommit();
+  const b = backendReport();
+  return {
+    node: process.versions.node,
+    platform: `${process.platform}-${process.arch}`,
+    cpus: cpus().length,
+    packages: Object.fromEntries(TRACKED_PACKAGES.map((p) => [p, pkgVersion(p)])),
+    gitCommit: commit,
+    gitDirty: dirty,
+    profile: profileName(),
+    backend: b ? `${b.name}${b.adapter ? ` (${b.adapter})` : ''}` : undefined,
+  };
+}
