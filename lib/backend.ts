@@ -83,7 +83,7 @@ export function describeBackend(r: BackendReport): string {
   if (r.adapter) parts.push(`adapter=${r.adapter}`);
   if (r.simd !== undefined) parts.push(`simd=${r.simd}`);
   if (r.threads !== undefined) parts.push(`threads=${r.threads}`);
-  if (r.requested === 'auto' && r.skipped.length) parts.push(`skipped: ${r.skipped.map((s) => `${s.name} (${s.reason.split('\n')[0].slice(0, 80)})`).join(', ')}`);
+  if (r.requested === 'auto' && r.skipped.length) parts.push(`skipped: ${r.skipped.map((s) => `${s.name} (${s.reason.split('\n')[0].slice(0, 100)})`).join(', ')}`);
   return parts.join('  ');
 }
 
@@ -114,7 +114,7 @@ const START: Record<BackendName, Starter> = {
       }
       // package.json overrides map tfjs-node to plain tfjs (for danfojs): only a real binding registers "tensorflow".
       if (tf.findBackendFactory('tensorflow')) return { adapter: pkg };
-      lastErr = new Error(`${pkg} loaded but registered no "tensorflow" backend (it is the plain-tfjs stand-in from package.json overrides)`);
+      lastErr = new Error(`${pkg} is the plain-tfjs stand-in from package.json overrides (no native binding)`);
     }
     throw lastErr ?? new Error('tfjs-node is not installed');
   },

@@ -4,7 +4,8 @@
  */
 import { execFileSync } from 'node:child_process';
 import { createRequire } from 'node:module';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { repoRoot } from './paths';
 import { profileName } from './profile';
@@ -13,11 +14,21 @@ import { backendReport } from './backend';
 const req = createRequire(join(repoRoot, 'package.json'));
 
 function pkgVersion(name: string): string {
+  // Read the file directly: some packages (tasks-vision) do not export ./package.json.
   try {
-    return (req(`${name}/package.json`) as { version: string }).version;
-  } catch {
-    return 'not installed';
-  }
+    const main = req.resolve(name);
+    let dir = dirname(main);
+    while (dir !== dirname(dir)) {
+      const pj = join(dir, 'package.json');
+      if (existsSync(pj)) {
+        const parsed = JSON.parse(readFileSync(pj, 'utf8')) as { name?: string; version?: string };
+        if (parsed.name === name && parsed.version) return parsed.version;
+      }
+      dir = dirname(dir);
+    }
+  } catch { /* fall through */ }
+  const direct = join(repoRoot, 'node_modules', name, 'package.json');
+  return existsSync(direct) ? (JSON.parse(readFileSync(direct, 'utf8')) as { version: string }).version : 'not installed';
 }
 
 export interface RunInfo {
