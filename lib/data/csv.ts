@@ -1,0 +1,89 @@
+/**
+ * Minimal RFC 4180 CSV reading and writing (quoted fields, doubled quotes, CRLF or LF, embedded
+ * newlines). Hand-written rather than importing papaparse because papaparse is only a transitive
+ * dependency of danfojs here (not pinned by this project) and corpus metadata files are small
+ * (the largest, CREMA-D tabulatedVotes.csv, 22k rows, parses in ~50 ms).
+ */
+import { readFileSync } from 'node:fs';
+import { EmolabError } from '../errors';
+
+/** Parse CSV text into rows of fields. A trailing newline does not produce an empty row. */
+export function parseCsv(text: string): string[][] {
+  const rows: string[][] = [];
+  let row: string[] = [];
+  let field = '';
+  let inQuotes = false;
+  let i = 0;
+  if (text.charCodeAt(0) === 0xfeff) i = 1; // BOM
+  for (; i < text.length; i++) {
+    const c = text[i];
+    if (inQuotes) {
+      if (c === '"') {
+        if (text[i + 1] === '"') { field += '"'; i++; } else inQuotes = false;
+      } else field += c;
+      continue;
+    }
+    if (c === '"') inQuotes = true;
+    else if (c === ',') { row.push(field); field = ''; }
+    else if (c === '\n' || c === '\r') {
+      if (c === '\r' && text[i + 1] === '\n') i++;
+      row.push(field); rows.push(row); row = []; field = '';
+    } else field += c;
+  }
+  if (inQuotes) throw new Error('unterminated quoted field');
+  if (field !== '' || row.length > 0) { row.push(field); rows.push(row); }
+  return rows;
+}
+
+/** One CSV record keyed by header name. */
+export type CsvRecord = Record<string, string>;
+
+/** Rows as records keyed by the header row. Rows with a different number of fields are an error. */
+export function csvRecords(text: string, file = '<text>'): CsvRecord[] {
+  let rows: string[][];
+  try {
+    rows = parseCsv(text);
+  } catch (e) {
+    throw new EmolabError('data', `cannot parse CSV: ${(e as Error).message}`, { file });
+  }
+  if (rows.length === 0) throw new EmolabError('data', 'CSV file is empty (no header row)', { file });
+  const header = rows[0];
+  const out: CsvRecord[] = [];
+  for (let r = 1; r < rows.length; r++) {
+    const row = rows[r];
+    if (row.length === 1 && row[0] === '') continue; // blank line
+    if (row.length !== header.length) {
+      throw new EmolabError('data', `CSV line ${r + 1} has ${row.length} fields, header has ${header.length}`, { file });
+    }
+    const rec: CsvRecord = {};
+    for (let c = 0; c < header.length; c++) rec[header[c]] = row[c];
+    out.push(rec);
+  }
+  return out;
+}
+
+/** Read a CSV file as records; a missing file or a missing required column is a clear error. */
+export function readCsvRecords(file: string, requiredColumns: string[] = []): CsvRecord[] {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new EmolabError('data', `cannot read CSV: ${(e as Error).message}`, { file });
+  }
+  const recs = csvRecords(text, file);
+  const header = parseCsv(text.slice(0, text.search(/\r?\n|$/)))[0] ?? [];
+  const missing = requiredColumns.filter((c) => !header.includes(c));
+  if (missing.length > 0) {
+    throw new EmolabError('data', `CSV lacks column(s) ${missing.join(', ')} (has: ${header.join(', ')})`, { file });
+  }
+  return recs;
+}
+
+function quoteField(v: string): string {
+  return /[",\r\n]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v;
+}
+
+/** Format rows (first row = header) as CSV text with LF line ends and a final newline. */
+export function formatCsv(rows: readonly (readonly string[])[]): string {
+  return rows.map((r) => r.map(quoteField).join(',')).join('\n') + '\n';
+}

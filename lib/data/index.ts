@@ -1,0 +1,18 @@
+/**
+ * lib/data — the dataset layer. Owns: the corpus adapters (EmoDB, CREMA-D, RAVDESS, MEAD, a generic
+ * folder + labels CSV, unlabeled audio-visual speech), their file-name parsers, manifests (one `Clip`
+ * record per utterance, see ./types) and their CSV form, the quarantine of bad input,
+ * speaker-independent splits (EmoDB folds, CREMA-D partitions, a seeded generator), WAV header
+ * probing, and verified, resumable downloads (`emolab data fetch`).
+ *
+ * Every function that needs a corpus folder defaults to `datasetDir(<LAYOUT>)` (EMOLAB_DATA), so a
+ * missing corpus fails with a message naming the variable, the layout and the fetch command.
+ */
+export * from './types';
+export * from './csv';
+export * from './emotions';
+export * from './wav';
+export * from './quarantine';
+export * from './splits';
+export * from './manifest-csv';
+export * from './emodb';
