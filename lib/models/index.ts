@@ -1,0 +1,11 @@
+/**
+ * lib/models — speech models in plain tfjs ops that train on every backend (wasm and cpu included).
+ *
+ * Owns: reusable building blocks (`layers`: im2col conv1d, tf.moments layer norm, masked multi-head
+ * attention, GELU, dense, masked softmax, attention/mean/span pooling, seeded parameters), seeded
+ * randomness (`random`), the convolution + Transformer speech encoder with its presets and heads
+ * (`encoder`, `heads`), and PCA for looking at embeddings (`pca`).
+ * HuBERT (`hubert*.ts`) lives here too, written by its own stage, and reuses `layers`.
+ */
+export * from './random';
+export * from './layers';
