@@ -8,6 +8,7 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { figuresDir, repoRoot } from '../paths';
 import { writeFileAtomic } from '../store/atomic';
+import { exportFigureSync } from './export';
 
 export interface Figure {
   data: Record<string, unknown>[];
@@ -77,13 +78,71 @@ export function notebookDisplay(): { html(s: string): void; png(b: Uint8Array): 
   }
 }
 
-export interface ShownFigure { name: string; html: string; png?: string; svg?: string }
+export interface ShownFigure {
+  name: string;
+  html: string;
+  png?: string;
+  svg?: string;
+  /** Why PNG/SVG were not written (no Chromium, export disabled, ...); undefined when they were. */
+  exportSkipped?: string;
+}
+
+/** Options of showFigure; the defaults suit every notebook. */
+export interface ShowFigureOptions {
+  /** Pixel size of the PNG/SVG export (default: layout.width/height, else 1000 x 550). */
+  width?: number;
+  height?: number;
+  /** Output folder (default figures/). */
+  dir?: string;
+}
+
+let skipNoted = false;
+
+/** Send one notebook output carrying both the interactive HTML and a static PNG. */
+function displayBundle(html: string, png: Uint8Array | undefined): void {
+  const display = notebookDisplay();
+  if (!display) return;
+  if (!png) { display.html(html); return; }
+  const b64 = Buffer.from(png).toString('base64');
+  // The <img> is the fallback where scripts do not run (GitHub, nbviewer); plotly removes it once drawn.
+  const imgId = `emolab-img-${process.pid}-${++counter}`;
+  const withFallback = `<img id="${imgId}" src="data:image/png;base64,${b64}" style="max-width:100%"/>\n${html}
+<script>(function(){const i=document.getElementById('${imgId}');if(i&&window.Plotly)i.remove();else if(i)setTimeout(()=>{if(window.Plotly)i.remove();},1500);})();</script>`;
+  try {
+    const jupyter = req('tslab/dist/jupyter') as { lastWriteDisplayData?: (d: unknown, update: boolean) => void };
+    if (jupyter.lastWriteDisplayData) {
+      jupyter.lastWriteDisplayData({ data: { 'text/html': withFallback, 'image/png': b64, 'text/plain': 'plotly figure' }, metadata: {}, transient: {} }, false);
+      return;
+    }
+  } catch { /* fall through to the public API */ }
+  display.html(withFallback);
+}
 
 /**
- * Save a figure under figures/ and show it inline when running in a notebook. Returns the paths.
+ * Save a figure under figures/ as interactive HTML and, through the process' one headless Chromium
+ * (./export.ts), as PNG and SVG; show it inline when running in a notebook (HTML plus the PNG, so
+ * renderers without JavaScript still show it). Returns the paths; when Chromium is absent the
+ * HTML is still written, `exportSkipped` says why, and a notebook prints that once.
  */
-export function showFigure(fig: Figure, name: string, title = name): ShownFigure {
-  const html = saveFigureHtml(fig, name, title);
-  notebookDisplay()?.html(inlineFigureHtml(fig, title));
-  return { name, html };
+export function showFigure(fig: Figure, name: string, title = name, opts: ShowFigureOptions = {}): ShownFigure {
+  const dir = opts.dir ?? figuresDir();
+  const html = saveFigureHtml(fig, name, title, dir);
+  const layout = { title: { text: title }, ...fig.layout };
+  const num = (v: unknown): number | undefined => (typeof v === 'number' && v > 0 ? v : undefined);
+  const exported = exportFigureSync({
+    spec: { data: fig.data, layout },
+    pngPath: join(dir, `${name}.png`),
+    svgPath: join(dir, `${name}.svg`),
+    width: opts.width ?? num(fig.layout?.width),
+    height: opts.height ?? num(fig.layout?.height),
+    inline: inNotebook(),
+  });
+  if (inNotebook()) {
+    displayBundle(inlineFigureHtml(fig, title), exported.inlinePng);
+    if (exported.skipped && !skipNoted) {
+      skipNoted = true;
+      console.log(`PNG/SVG export skipped: ${exported.skipped}. Interactive HTML written to ${html}.`);
+    }
+  }
+  return { name, html, png: exported.png, svg: exported.svg, exportSkipped: exported.skipped };
 }
