@@ -10,28 +10,48 @@ import { EmolabError } from '../errors';
 /** Parse CSV text into rows of fields. A trailing newline does not produce an empty row. */
 export function parseCsv(text: string): string[][] {
   const rows: string[][] = [];
+  const n = text.length;
+  let i = text.charCodeAt(0) === 0xfeff ? 1 : 0; // BOM
+  if (i >= n) return rows;
   let row: string[] = [];
-  let field = '';
-  let inQuotes = false;
-  let i = 0;
-  if (text.charCodeAt(0) === 0xfeff) i = 1; // BOM
-  for (; i < text.length; i++) {
-    const c = text[i];
-    if (inQuotes) {
-      if (c === '"') {
-        if (text[i + 1] === '"') { field += '"'; i++; } else inQuotes = false;
-      } else field += c;
+  for (;;) {
+    let field: string;
+    if (text.charCodeAt(i) === 34 /* " */) {
+      // quoted field: up to the next lone quote; doubled quotes are one quote
+      let out = '';
+      let j = i + 1;
+      for (;;) {
+        const q = text.indexOf('"', j);
+        if (q < 0) throw new Error('unterminated quoted field');
+        out += text.slice(j, q);
+        if (text.charCodeAt(q + 1) === 34) { out += '"'; j = q + 2; continue; }
+        i = q + 1;
+        break;
+      }
+      field = out;
+    } else {
+      let j = i;
+      while (j < n) {
+        const c = text.charCodeAt(j);
+        if (c === 44 || c === 10 || c === 13) break;
+        j++;
+      }
+      field = text.slice(i, j);
+      i = j;
+    }
+    row.push(field);
+    if (i >= n) { rows.push(row); break; }
+    const c = text.charCodeAt(i);
+    if (c === 44) { i++; if (i >= n) { row.push(''); rows.push(row); break; } continue; }
+    if (c === 13 || c === 10) {
+      i += c === 13 && text.charCodeAt(i + 1) === 10 ? 2 : 1;
+      rows.push(row);
+      row = [];
+      if (i >= n) break;
       continue;
     }
-    if (c === '"') inQuotes = true;
-    else if (c === ',') { row.push(field); field = ''; }
-    else if (c === '\n' || c === '\r') {
-      if (c === '\r' && text[i + 1] === '\n') i++;
-      row.push(field); rows.push(row); row = []; field = '';
-    } else field += c;
+    throw new Error(`unexpected character after quoted field at offset ${i}`);
   }
-  if (inQuotes) throw new Error('unterminated quoted field');
-  if (field !== '' || row.length > 0) { row.push(field); rows.push(row); }
   return rows;
 }
 

@@ -54,12 +54,12 @@ export interface EmodbName {
 export function parseEmodbName(fileName: string): EmodbName {
   const base = fileName.split(/[\\/]/).pop()!.replace(/\.wav$/i, '');
   const m = /^(\d{2})([ab]\d{2})([A-Za-z])([a-z])$/.exec(base);
-  if (!m) throw new EmolabError('data', `not an EmoDB file name (expected speaker 2 digits, text a|b + 2 digits, emotion letter, version letter, e.g. 03a01Fa.wav)`, { file: fileName });
+  if (!m) throw new EmolabError('data', `not an EmoDB file name (expected speaker 2 digits, text a|b + 2 digits, emotion letter, version letter, e.g. 03a01Fa.wav)`, { file: fileName || '(empty name)' });
   const [, speaker, textId, code, version] = m;
   const emotion = EMODB_EMOTION_CODES[code];
-  if (!emotion) throw new EmolabError('data', `unknown EmoDB emotion code "${code}" (known: ${Object.keys(EMODB_EMOTION_CODES).join(' ')})`, { file: fileName });
-  if (!EMODB_SPEAKERS[speaker]) throw new EmolabError('data', `unknown EmoDB speaker "${speaker}" (known: ${Object.keys(EMODB_SPEAKERS).join(' ')})`, { file: fileName });
-  if (!EMODB_TEXTS.includes(textId)) throw new EmolabError('data', `unknown EmoDB text "${textId}" (known: ${EMODB_TEXTS.join(' ')})`, { file: fileName });
+  if (!emotion) throw new EmolabError('data', `unknown EmoDB emotion code "${code}" (known: ${Object.keys(EMODB_EMOTION_CODES).join(' ')})`, { file: fileName || '(empty name)' });
+  if (!EMODB_SPEAKERS[speaker]) throw new EmolabError('data', `unknown EmoDB speaker "${speaker}" (known: ${Object.keys(EMODB_SPEAKERS).join(' ')})`, { file: fileName || '(empty name)' });
+  if (!EMODB_TEXTS.includes(textId)) throw new EmolabError('data', `unknown EmoDB text "${textId}" (known: ${EMODB_TEXTS.join(' ')})`, { file: fileName || '(empty name)' });
   return { id: base, speaker, textId, code, emotion, version };
 }
 

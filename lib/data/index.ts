@@ -16,3 +16,4 @@ export * from './quarantine';
 export * from './splits';
 export * from './manifest-csv';
 export * from './emodb';
+export * from './cremad';
