@@ -7,3 +7,4 @@
  */
 export * from './metrics';
 export * from './stats';
+export * from './aggregate';
