@@ -17,3 +17,7 @@ export * from './splits';
 export * from './manifest-csv';
 export * from './emodb';
 export * from './cremad';
+export * from './walk';
+export * from './ravdess';
+export * from './mead';
+export * from './folder';
