@@ -53,7 +53,7 @@ test('the fixture really is discriminating: a perturbed weight breaks parity', a
   const { model } = loadHubertWeights(cfg, join(fx, 'model.safetensors'));
   // Rescale v per input channel: a small change only the positional conv sees.
   const v = model.params['encoder.pos_conv_embed.conv.weight_v'];
-  tf.tidy(() => model.params['encoder.pos_conv_embed.conv.weight_v'].assign(tf.mul(v, tf.linspace(0.5, 1.5, v.shape[1]).reshape([1, -1, 1]))));
+  tf.tidy(() => model.params['encoder.pos_conv_embed.conv.weight_v'].assign(tf.mul(v, tf.linspace(0.5, 1.5, v.shape[1]!).reshape([1, -1, 1]))));
   const ref = readSafetensors(join(fx, 'outputs.safetensors')).tensors;
   const x = tf.tensor2d(readF32(join(fx, 'input.f32')), [1, 32000]);
   const o = hubertForward(model, x, { outputHiddenStates: true });
