@@ -3,9 +3,11 @@
  *
  * Owns: reusable building blocks (`layers`: im2col conv1d, tf.moments layer norm, masked multi-head
  * attention, GELU, dense, masked softmax, attention/mean/span pooling, seeded parameters), seeded
- * randomness (`random`), the convolution + Transformer speech encoder with its presets and heads
- * (`encoder`, `heads`), and PCA for looking at embeddings (`pca`).
+ * randomness (`random`), the convolution + Transformer speech encoder with its presets (`encoder`),
+ * the heads and the model that bundles them (`heads`), and PCA for looking at embeddings (`pca`).
  * HuBERT (`hubert*.ts`) lives here too, written by its own stage, and reuses `layers`.
  */
 export * from './random';
 export * from './layers';
+export * from './encoder';
+export * from './heads';

@@ -50,7 +50,7 @@ export class ParamFactory {
   private add(name: string, shape: number[], values: Float32Array): tf.Variable {
     const key = this.prefix + name;
     if (this.params[key]) throw new Error(`parameter "${key}" defined twice`);
-    const v = tf.variable(tf.tensor(values, shape, 'float32'), true);
+    const v = tf.tidy(() => tf.variable(tf.tensor(values, shape, 'float32'), true));
     this.params[key] = v;
     return v;
   }

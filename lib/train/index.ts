@@ -1,0 +1,15 @@
+/**
+ * lib/train — the training engine and the pretext-task runner.
+ *
+ * Owns: examples and length-bucketed batches (`batches`), losses and metrics per head kind
+ * (`losses`), AdamW with decoupled weight decay and global-norm clipping (`adamw`), the warm-up +
+ * decay schedule (`schedule`), safetensors checkpoints with optimizer state (`checkpoint`), the
+ * training loop with early stopping and exact resume (`trainer`), and pretraining on the pretext
+ * tasks of Goncalves & Busso (`pretext`, `cli`: `emolab pretrain`).
+ */
+export * from './batches';
+export * from './losses';
+export * from './adamw';
+export * from './schedule';
+export * from './checkpoint';
+export * from './trainer';
