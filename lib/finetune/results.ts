@@ -33,7 +33,8 @@ export const ARM_LABELS: Readonly<Record<Arm, string>> = {
 export type FinetuneMode = 'full' | 'frozen';
 export type Protocol = 'emodb' | 'crema-d';
 
-export interface EpochRecord { epoch: number; trainLoss: number; devLoss: number; devF1: number; devUa: number; seconds: number }
+/** One fine-tuning epoch: training loss, dev-speaker loss and accuracy (the early-stopping metric). */
+export interface EpochRecord { epoch: number; trainLoss: number; devLoss: number; devAccuracy: number; seconds: number }
 
 export interface FoldResult {
   schema: typeof FOLD_RESULT_SCHEMA;

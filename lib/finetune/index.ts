@@ -1,0 +1,10 @@
+/**
+ * lib/finetune — SER fine-tuning for the pretext-task experiments: the encoder with an
+ * attention-pooling head on six emotions, from scratch (baseline) and from each pretrained encoder
+ * (task 1 energy, 2 facial activation, 3 AU emotions, all), same budget and seeds for all arms;
+ * frozen-encoder and full fine-tuning; class-balanced sampling; EmoDB speaker-independent folds
+ * and the CREMA-D partitions. One JSON record per trained model under runs/ser/ (./results), read
+ * back by lib/report/ser.ts without retraining.
+ */
+export * from './results';
+export * from './finetune';
