@@ -22,6 +22,7 @@ export const COMMANDS: Command[] = [
   { name: 'backend', summary: 'start the tfjs backend (EMOLAB_BACKEND=auto|tensorflow|webgpu|wasm|cpu) and report it', usage: 'emolab backend [auto|tensorflow|webgpu|wasm|cpu]', run: lazy(() => import('../lib/cli/backend')) },
   { name: 'notebooks', summary: 'execute the notebooks in order, headless (nbconvert + tslab)', usage: 'emolab notebooks [NN ...]   e.g. emolab notebooks 00 02', run: lazy(() => import('../lib/cli/notebooks')) },
   { name: 'hubert', summary: 'run HuBERT (transformers config.json + safetensors) on one audio file; write hidden states', usage: 'emolab hubert <model-dir> <in.f32|wav> --out <file.safetensors> [--weights model.safetensors] [--normalize]', run: lazy(() => import('../lib/models/hubertCli')) },
+  { name: 'report', summary: 'rebuild SER result tables (results/) and figures (figures/) from runs/ser without retraining', usage: 'emolab report [--experiment NAME] [--no-figures]', run: lazy(() => import('../lib/report/cli')) },
 ];
 
 export function helpText(): string {
