@@ -21,3 +21,6 @@ export * from './walk';
 export * from './ravdess';
 export * from './mead';
 export * from './folder';
+export * from './checksums';
+export * from './zip';
+export * from './fetch';
