@@ -24,3 +24,4 @@ export * from './folder';
 export * from './checksums';
 export * from './zip';
 export * from './fetch';
+export * from './corpora';
