@@ -25,3 +25,5 @@ export * from './checksums';
 export * from './zip';
 export * from './fetch';
 export * from './corpora';
+export * from './summaries';
+export * from './plots';
