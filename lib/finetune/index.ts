@@ -8,3 +8,5 @@
  */
 export * from './results';
 export * from './finetune';
+export * from './protocols';
+export * from './experiment';
