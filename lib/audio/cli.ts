@@ -1,0 +1,105 @@
+/**
+ * `emolab features <subcommand>`: per-file parity features and whole-corpus feature extraction.
+ *
+ *   emolab features fbank <in.wav|in.f32|any media> --out x.safetensors [--kind fbank|mfcc] [--bins N]
+ *   emolab features mfcc  <in> --out x.safetensors
+ *   emolab features extract --corpus emodb --out <store dir> [--workers N] [--shard-size 32] [--limit N]
+ *
+ * To add a subcommand (e.g. `features face`), add one entry to FEATURE_SUBCOMMANDS with a lazy import of a
+ * module exporting `run(argv)`.
+ */
+import { availableParallelism } from 'node:os';
+import { resolve } from 'node:path';
+import { flagNumber, flagString, parseArgs } from '../cli/args';
+import { EmolabError } from '../errors';
+
+export interface FeaturesSubcommand {
+  name: string;
+  summary: string;
+  usage: string;
+  run: (argv: string[]) => Promise<number | void>;
+}
+
+/** The subcommand table: one line per feature family. */
+export const FEATURE_SUBCOMMANDS: FeaturesSubcommand[] = [
+  {
+    name: 'fbank',
+    summary: 'Kaldi log-mel filterbank of one file -> tensor "fbank" [frames, 80] (or --kind mfcc)',
+    usage: 'emolab features fbank <in.wav|in.f32|media> --out x.safetensors [--kind fbank|mfcc] [--bins N] [--sample-rate 16000]',
+    run: (argv) => runParity('fbank', argv),
+  },
+  {
+    name: 'mfcc',
+    summary: 'Kaldi MFCC of one file -> tensor "mfcc" [frames, 13] (23 mel bins)',
+    usage: 'emolab features mfcc <in.wav|in.f32|media> --out x.safetensors [--bins 23] [--ceps 13] [--sample-rate 16000]',
+    run: (argv) => runParity('mfcc', argv),
+  },
+  {
+    name: 'extract',
+    summary: 'audio features (fbank, energy, F0) of a whole corpus into a resumable feature store',
+    usage: 'emolab features extract --corpus emodb --out <store dir> [--root <corpus dir>] [--workers N] [--shard-size 32] [--limit N]',
+    run: runExtract,
+  },
+];
+
+export function featuresHelp(): string {
+  const w = Math.max(...FEATURE_SUBCOMMANDS.map((s) => s.name.length));
+  return ['usage: emolab features <subcommand> [options]', '', 'subcommands:', ...FEATURE_SUBCOMMANDS.map((s) => `  ${s.name.padEnd(w)}  ${s.summary}\n  ${' '.repeat(w)}  ${s.usage}`)].join('\n');
+}
+
+export async function run(argv: string[]): Promise<number | void> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') { console.log(featuresHelp()); return name ? 0 : 2; }
+  const sub = FEATURE_SUBCOMMANDS.find((s) => s.name === name);
+  if (!sub) throw new EmolabError('cli', `emolab features: unknown subcommand "${name}" (known: ${FEATURE_SUBCOMMANDS.map((s) => s.name).join(', ')})`);
+  if (rest.includes('--help') || rest.includes('-h')) { console.log(`usage: ${sub.usage}\n\n${sub.summary}`); return 0; }
+  return sub.run(rest);
+}
+
+async function runParity(defaultKind: 'fbank' | 'mfcc', argv: string[]): Promise<number> {
+  const cmd = `features ${defaultKind}`;
+  const a = parseArgs(cmd, argv, { values: ['out', 'kind', 'bins', 'ceps', 'sample-rate'] });
+  const input = a.positionals[0];
+  const out = flagString(a, 'out');
+  if (!input || a.positionals.length > 1) throw new EmolabError('cli', `emolab ${cmd}: give exactly one input file`, { hint: FEATURE_SUBCOMMANDS.find((s) => s.name === defaultKind)!.usage });
+  if (!out) throw new EmolabError('cli', `emolab ${cmd}: --out <file.safetensors> is required`);
+  const kind = flagString(a, 'kind', defaultKind);
+  if (kind !== 'fbank' && kind !== 'mfcc') throw new EmolabError('cli', `emolab ${cmd}: --kind must be fbank or mfcc, got "${kind}"`);
+  const sampleRate = flagNumber(a, cmd, 'sample-rate', 16000)!;
+  const { decodeAudio } = await import('./decode');
+  const { kaldiFbank, kaldiMfcc } = await import('./kaldi');
+  const { writeSafetensors } = await import('../store/safetensors');
+  const signal = await decodeAudio(resolve(input), { sampleRate });
+  const bins = flagNumber(a, cmd, 'bins', kind === 'fbank' ? 80 : 23)!;
+  const m = kind === 'fbank'
+    ? kaldiFbank(signal, { sampleRate, numMelBins: bins })
+    : kaldiMfcc(signal, { sampleRate, numMelBins: bins, numCeps: flagNumber(a, cmd, 'ceps', 13) });
+  if (m.frames === 0) throw new EmolabError('audio', `input is ${signal.length} samples, shorter than one 25 ms window`, { file: input });
+  const params = kind === 'fbank'
+    ? `torchaudio.compliance.kaldi.fbank(x*32768, num_mel_bins=${bins}, frame_length=25, frame_shift=10, dither=0, window_type=povey, use_energy=False)`
+    : `torchaudio.compliance.kaldi.mfcc(x*32768, num_ceps=${m.dims}, num_mel_bins=${bins}, frame_length=25, frame_shift=10, dither=0)`;
+  writeSafetensors(resolve(out), { [kind]: { data: m.data, shape: [m.frames, m.dims] } }, { source: input, sample_rate: String(sampleRate), computed_as: params });
+  console.log(`${kind} [${m.frames}, ${m.dims}] -> ${out}`);
+  return 0;
+}
+
+async function runExtract(argv: string[]): Promise<number> {
+  const cmd = 'features extract';
+  const a = parseArgs(cmd, argv, { values: ['corpus', 'out', 'root', 'workers', 'shard-size', 'limit'] });
+  const corpus = flagString(a, 'corpus', 'emodb')!;
+  const out = flagString(a, 'out');
+  if (!out) throw new EmolabError('cli', `emolab ${cmd}: --out <store dir> is required`);
+  const workers = flagNumber(a, cmd, 'workers', availableParallelism())!;
+  const shardSize = flagNumber(a, cmd, 'shard-size', 32)!;
+  const limit = flagNumber(a, cmd, 'limit');
+  const { corpusManifest } = await import('../data/corpora');
+  const { audioFeatureSet } = await import('./featureSet');
+  const { extractFeatures } = await import('../store/featureStore');
+  const full = corpusManifest(corpus, { root: flagString(a, 'root') });
+  const manifest = limit !== undefined ? { ...full, clips: full.clips.slice(0, limit) } : full;
+  const s = await extractFeatures({ manifest, dir: resolve(out), set: audioFeatureSet(), workers, shardSize });
+  const q = s.index.quarantine;
+  console.log(`features audio: ${Object.keys(s.index.clips).length} clips in ${s.index.shards.length} shards at ${s.dir} (${s.computedShards} computed, ${s.resumedShards} resumed, ${s.workers} worker(s), ${s.seconds.toFixed(1)} s)`);
+  if (q.length) console.log(`quarantined ${q.length}:\n${q.map((x) => `  ${x.clipId} [${x.file}]: ${x.reason}`).join('\n')}`);
+  return 0;
+}
