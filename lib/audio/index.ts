@@ -19,3 +19,7 @@ export { yinPitch, decimate, lowpassTaps } from './pitch';
 export type { YinOptions, PitchTrack } from './pitch';
 export { deltas, withDeltas, meanVarStats, applyMeanVar, utteranceMvn, speakerStats, speakerMvn } from './normalize';
 export type { MeanVarStats } from './normalize';
+export { audioFeatureSet, computeAudioFeatures } from './featureSet';
+export type { AudioFeatureOptions, AudioFeatures } from './featureSet';
+export { FEATURE_SUBCOMMANDS } from './cli';
+export type { FeaturesSubcommand } from './cli';
