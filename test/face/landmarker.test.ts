@@ -7,6 +7,12 @@ import { readFrames } from '../../lib/face/frames';
 import { BLENDSHAPE_NAMES, createFaceLandmarker, N_LANDMARKS } from '../../lib/face/landmarker';
 import { glStandInCalls, glStandInViolations } from '../../lib/face/glStandIn';
 import { dataRoot, modelsRoot } from '../../lib/paths';
+import { spawnSync } from 'node:child_process';
+import { trackFaces } from '../../lib/face/track';
+import { faceFeaturesFromTrack, writeFaceFeatures } from '../../lib/face/features';
+import { AU_NAMES } from '../../lib/face/aus';
+import { parseThresholds, runFeaturesFace } from '../../lib/face/cli';
+import { readSafetensors } from '../../lib/store/safetensors';
 
 const clip = join(dataRoot(), 'mead-samples', 'dreamtalk', 'W011_front_surprised_level3_001.mp4');
 
@@ -77,4 +83,58 @@ test('missing and corrupt model files are clear errors', async () => {
   } finally {
     process.env.EMOLAB_MODELS = env;
   }
+});
+
+test('tracking with no face, short gaps and a second run through the CLI writer', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'emolab-face-'));
+  // Frames 4-5 blacked out (a 2-frame gap), and a clip with no face at all.
+  const gappy = join(dir, 'gappy.mp4');
+  const blank = join(dir, 'blank.mp4');
+  const ff = (args: string[]) => { const r = spawnSync('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-y', ...args]); assert.equal(r.status, 0, String(r.stderr)); };
+  ff(['-i', clip, '-frames:v', '10', '-vf', "drawbox=c=black:t=fill:enable='between(n,4,5)'", '-an', gappy]);
+  ff(['-f', 'lavfi', '-i', 'color=c=gray:s=128x128:d=0.3:r=10', blank]);
+  const session = await createFaceLandmarker();
+  try {
+    const t = await trackFaces(gappy, { fps: 25, session });
+    assert.equal(t.nFrames, 10);
+    assert.deepEqual([...t.faceFound], [1, 1, 1, 1, 0, 0, 1, 1, 1, 1]);
+    assert.deepEqual([...t.interpolated], [0, 0, 0, 0, 1, 1, 0, 0, 0, 0]);
+    assert.deepEqual({ ...t.stats, decodeS: 0, detectS: 0 }, { frames: 10, detected: 8, interpolated: 2, missing: 0, multiFace: 0, decodeS: 0, detectS: 0 });
+    assert.ok(Number.isFinite(t.landmarks[4 * 478 * 3]), 'gap filled');
+    const noGap = await trackFaces(gappy, { fps: 25, session, maxGapFrames: 1 });
+    assert.equal(noGap.stats.missing, 2);
+    assert.ok(Number.isNaN(noGap.landmarks[4 * 478 * 3]), 'long gap left missing');
+    // Features of a very short clip (one frame) and of a clip without any face: no crash, NaN, counted.
+    const one = faceFeaturesFromTrack(await trackFaces(clip, { fps: 25, maxFrames: 1, session }));
+    assert.equal(one.track.nFrames, 1);
+    assert.ok(Number.isNaN(one.activation.activation[0]), 'no motion from a single frame');
+    const none = faceFeaturesFromTrack(await trackFaces(blank, { fps: 10, session }));
+    assert.equal(none.track.stats.detected, 0);
+    assert.equal(none.track.stats.missing, none.track.nFrames);
+    assert.ok(none.aus.every(Number.isNaN) && none.activation.activation.every(Number.isNaN));
+    // The per-video file: shapes and provenance.
+    const f = faceFeaturesFromTrack(t);
+    const out = join(dir, 'f.safetensors');
+    writeFaceFeatures(out, f);
+    const { tensors, metadata } = readSafetensors(out);
+    assert.deepEqual(tensors.landmarks.shape, [10, 478, 3]);
+    assert.deepEqual(tensors.blendshapes.shape, [10, 52]);
+    assert.deepEqual(tensors.aus.shape, [10, AU_NAMES.length]);
+    assert.deepEqual(tensors.activation.shape, [10]);
+    assert.deepEqual([...tensors.face_found.data], [...t.faceFound]);
+    assert.deepEqual([...tensors.times.data].map((x) => Number(x.toFixed(6))), [0, 0.04, 0.08, 0.12, 0.16, 0.2, 0.24, 0.28, 0.32, 0.36]);
+    assert.deepEqual(JSON.parse(metadata.au_names), [...AU_NAMES]);
+    assert.equal(JSON.parse(metadata.blendshape_names)[25], 'jawOpen');
+    assert.ok(f.activation.activation.slice(1, 9).every(Number.isFinite));
+  } finally {
+    session.close();
+  }
+});
+
+test('features face CLI: argument errors are clear', async () => {
+  await assert.rejects(runFeaturesFace([clip]), /features face needs one video and --out/);
+  await assert.rejects(runFeaturesFace(['/no/video.mp4', '--out', '/tmp/x.safetensors']), /video file not found/);
+  await assert.rejects(runFeaturesFace([clip, '--out', clip]), /exists[\s\S]*--force/);
+  await assert.rejects(runFeaturesFace([clip, '--out', '/tmp/x.st', '--thresholds', 'AU99=1']), /bad --thresholds entry "AU99=1"/);
+  assert.deepEqual(parseThresholds('AU12=0.3, AU4=0.25'), { AU12: 0.3, AU4: 0.25 });
 });
