@@ -35,6 +35,12 @@ export const FEATURE_SUBCOMMANDS: FeaturesSubcommand[] = [
     run: (argv) => runParity('mfcc', argv),
   },
   {
+    name: 'face',
+    summary: 'face features of one video (MediaPipe landmarks, blendshapes, FACS AUs, facial activation) -> one safetensors file',
+    usage: 'emolab features face <video> --out x.safetensors [--fps 30] [--max-side 640] [--max-gap 5] [--faces 2] [--max-frames N] [--thresholds AU12=0.3,...] [--force]',
+    run: async (argv) => (await import('../face/cli')).runFeaturesFace(argv),
+  },
+  {
     name: 'extract',
     summary: 'audio features (fbank, energy, F0) of a whole corpus into a resumable feature store',
     usage: 'emolab features extract --corpus emodb --out <store dir> [--root <corpus dir>] [--workers N] [--shard-size 32] [--limit N]',
