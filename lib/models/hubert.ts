@@ -59,6 +59,35 @@ function convWeight(w: tf.Tensor): tf.Tensor3D {
 }
 
 /**
+ * Valid strided conv1d of the feature encoder, x [B, L, Cin] with a torch weight [Cout, Cin, K], as
+ * im2col built from ceil(K/S) CONTIGUOUS slices of x viewed as [B, L/S, S*Cin] (then one matMul).
+ * Measured on wasm against layers.conv1d (one strided slice per tap): the first conv (K 10, S 5,
+ * 1 -> 32 ch, 32,000 samples) 2.4 ms vs 23 ms, the whole tiny feature encoder forward on 8 x 1.5 s
+ * 364 ms vs 1,413 ms; identical outputs. Kept here until layers.conv1d takes strided taps this way.
+ */
+export function stridedConv1d(x: tf.Tensor3D, weight: tf.Tensor, stride: number, bias?: tf.Tensor): tf.Tensor3D {
+  return tf.tidy(() => {
+    const [b, l, c] = x.shape;
+    const [cout, , k] = weight.shape as [number, number, number];
+    const t = Math.floor((l - k) / stride) + 1;
+    if (t <= 0) throw new EmolabError('models', `conv input of ${l} steps is shorter than its kernel (${k})`);
+    const q = Math.ceil(k / stride);
+    const blocks = t - 1 + q;
+    const need = blocks * stride;
+    // Samples beyond L that the padding adds are never read by a valid output.
+    const xs = l > need ? tf.slice(x, [0, 0, 0], [b, need, c]) : l < need ? tf.pad(x, [[0, 0], [0, need - l], [0, 0]]) : x;
+    const v = tf.reshape(xs, [b, blocks, stride * c]);
+    const parts: tf.Tensor3D[] = [];
+    for (let j = 0; j < q; j++) parts.push(tf.slice(v, [0, j, 0], [b, t, stride * c]) as tf.Tensor3D);
+    const cat = parts.length === 1 ? parts[0] : tf.concat(parts, 2);
+    const cols = k === q * stride ? cat : tf.slice(cat, [0, 0, 0], [b, t, k * c]);
+    let y: tf.Tensor = tf.matMul(tf.reshape(cols, [b * t, k * c]) as tf.Tensor2D, tf.reshape(convWeight(weight), [k * c, cout]) as tf.Tensor2D);
+    if (bias) y = tf.add(y, bias);
+    return tf.reshape(y, [b, t, cout]) as tf.Tensor3D;
+  });
+}
+
+/**
  * GroupNorm with one group per channel on [B, T, C] (torch nn.GroupNorm(C, C) on [B, C, T]): each
  * channel of each example normalised over time (padding included, as in transformers).
  */
@@ -250,7 +279,7 @@ export function hubertFeatureEncoder(model: HubertModel, audio: tf.Tensor2D): tf
     let x: tf.Tensor3D = tf.expandDims(audio, 2) as tf.Tensor3D;
     c.convDim.forEach((_, i) => {
       const pre = `feature_extractor.conv_layers.${i}`;
-      x = conv1d(x, convWeight(p[`${pre}.conv.weight`]), c.convBias ? p[`${pre}.conv.bias`] : undefined, { stride: c.convStride[i], padding: 'valid' });
+      x = stridedConv1d(x, p[`${pre}.conv.weight`], c.convStride[i], c.convBias ? p[`${pre}.conv.bias`] : undefined);
       if (c.featExtractNorm === 'layer') x = layerNorm(x, p[`${pre}.layer_norm.weight`], p[`${pre}.layer_norm.bias`], 1e-5);
       else if (i === 0) x = channelGroupNorm(x, p[`${pre}.layer_norm.weight`], p[`${pre}.layer_norm.bias`], 1e-5);
       x = gelu(x);
@@ -348,4 +377,16 @@ export function disposeHubertOutput(o: HubertOutput): void {
 /** Number of scalar parameters. */
 export function hubertParamCount(c: HubertConfig): number {
   return Object.values(hubertParamShapes(c)).reduce((a, s) => a + s.reduce((x, y) => x * y, 1), 0);
+}
+
+/** Zero-mean, unit-variance copy of a signal (Wav2Vec2FeatureExtractor's do_normalize, eps 1e-7). */
+export function normalizeSignal(x: Float32Array): Float32Array {
+  let mean = 0;
+  for (let i = 0; i < x.length; i++) mean += x[i];
+  mean /= Math.max(1, x.length);
+  let v = 0;
+  for (let i = 0; i < x.length; i++) v += (x[i] - mean) ** 2;
+  v /= Math.max(1, x.length);
+  const s = 1 / Math.sqrt(v + 1e-7);
+  return Float32Array.from(x, (y) => (y - mean) * s);
 }

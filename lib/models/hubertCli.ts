@@ -11,19 +11,7 @@ import { decodeAudio } from '../audio/decode';
 import { parseArgs, flagString } from '../cli/args';
 import { EmolabError } from '../errors';
 import { writeSafetensors } from '../store/safetensors';
-import { disposeHubert, disposeHubertOutput, hubertForward, loadHubert } from './hubert';
-
-/** Zero-mean, unit-variance copy of a signal (Wav2Vec2FeatureExtractor's do_normalize, eps 1e-7). */
-export function normalizeSignal(x: Float32Array): Float32Array {
-  let mean = 0;
-  for (let i = 0; i < x.length; i++) mean += x[i];
-  mean /= Math.max(1, x.length);
-  let v = 0;
-  for (let i = 0; i < x.length; i++) v += (x[i] - mean) ** 2;
-  v /= Math.max(1, x.length);
-  const s = 1 / Math.sqrt(v + 1e-7);
-  return Float32Array.from(x, (y) => (y - mean) * s);
-}
+import { disposeHubert, disposeHubertOutput, hubertForward, loadHubert, normalizeSignal } from './hubert';
 
 export async function run(argv: string[]): Promise<number> {
   const a = parseArgs('hubert', argv, { values: ['out', 'weights'], booleans: ['normalize'] });
