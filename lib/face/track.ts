@@ -108,7 +108,7 @@ export async function trackFaces(videoPath: string, opts: TrackOptions = {}): Pr
   const missingLm = new Float32Array(N_LANDMARKS * 3).fill(NaN);
   const missingBs = new Float32Array(N_BLENDSHAPES).fill(NaN);
   let width = 0, height = 0, decodeS = 0, detectS = 0, multiFace = 0;
-  const expected = Math.max(1, Math.round((info.durationS || 0) * fps));
+  const expected = Math.max(1, Math.min(opts.maxFrames ?? Infinity, Math.round((info.durationS || 0) * fps)));
   const bar = opts.progress ? progress(`faces ${videoPath.split('/').pop()}`, expected, { unit: 'frames' }) : undefined;
   try {
     session.reset();

@@ -122,7 +122,7 @@ test('tracking with no face, short gaps and a second run through the CLI writer'
     assert.deepEqual(tensors.aus.shape, [10, AU_NAMES.length]);
     assert.deepEqual(tensors.activation.shape, [10]);
     assert.deepEqual([...tensors.face_found.data], [...t.faceFound]);
-    assert.deepEqual([...tensors.times.data].map((x) => Number(x.toFixed(6))), [0, 0.04, 0.08, 0.12, 0.16, 0.2, 0.24, 0.28, 0.32, 0.36]);
+    assert.deepEqual([...tensors.times.data].map((x) => Number(Number(x).toFixed(6))), [0, 0.04, 0.08, 0.12, 0.16, 0.2, 0.24, 0.28, 0.32, 0.36]);
     assert.deepEqual(JSON.parse(metadata.au_names), [...AU_NAMES]);
     assert.equal(JSON.parse(metadata.blendshape_names)[25], 'jawOpen');
     assert.ok(f.activation.activation.slice(1, 9).every(Number.isFinite));
