@@ -13,7 +13,7 @@ import type { EncoderPreset } from '../models/encoder';
 
 const USAGE = `usage: emolab pretrain --task energy|activation|au|all [--data emodb|av-speech-unlabeled|<folder>] [--out runs/<name>]
          [--preset tiny|small|base] [--seed N] [--epochs N] [--batch-size N] [--lr X] [--max-clips N] [--patience N]
-         [--weights energy=1,activation=1,au=1] [--labels <dir with pseudo/<task>.safetensors>] [--no-resume]
+         [--weights energy=1,activation=1,au=1] [--labels <dir with pseudo/<task>.safetensors>] [--features <feature store dir>] [--no-resume]
        emolab pretrain --bench [--steps N]`;
 
 function parseWeights(raw: string | undefined): Partial<Record<PretextTaskName, number>> | undefined {
@@ -31,7 +31,7 @@ function parseWeights(raw: string | undefined): Partial<Record<PretextTaskName, 
 
 export async function run(argv: string[]): Promise<number> {
   const a = parseArgs('pretrain', argv, {
-    values: ['task', 'data', 'out', 'preset', 'seed', 'epochs', 'batch-size', 'lr', 'max-clips', 'patience', 'weights', 'labels', 'steps'],
+    values: ['task', 'data', 'out', 'preset', 'seed', 'epochs', 'batch-size', 'lr', 'max-clips', 'patience', 'weights', 'labels', 'steps', 'features'],
     booleans: ['no-resume', 'bench'],
   });
   if (a.flags.help) { console.log(USAGE); return 0; }
@@ -59,6 +59,7 @@ export async function run(argv: string[]): Promise<number> {
     patience: flagNumber(a, 'pretrain', 'patience'),
     taskWeights: parseWeights(flagString(a, 'weights')),
     labelsDir: flagString(a, 'labels'),
+    featureStore: flagString(a, 'features'),
     resume: !a.flags['no-resume'],
   });
   for (const [head, m] of Object.entries(r.test)) {

@@ -25,8 +25,12 @@ import { speakerIndependentSplit, speakersOf } from '../data/splits';
 import { decodeAudio } from '../audio/decode';
 import { kaldiFbank } from '../audio/kaldi';
 import { frameEnergyDb } from '../audio/energy';
-import { buildEnergyLabelSet, type EnergySetOptions } from '../pseudo/build';
-import { clipTensors, readLabelSet, type LabelSetSummary } from '../pseudo/labelsets';
+import { buildActivationLabelSet, buildAuLabelSet, buildEnergyLabelSet, type EnergySetOptions } from '../pseudo/build';
+import { clipTensors, labelSetFiles, readLabelSet, writeLabelSet, type LabelSetSummary } from '../pseudo/labelsets';
+import { defaultLabelDir } from '../pseudo/corpora';
+import { faceTracks, storedFaceFromTrack } from '../pseudo/sources';
+import { activationOnAudioGrid } from '../pseudo/activationSource';
+import { auEvidenceFromTrack } from '../pseudo/face';
 import { createModel, forward, type HeadSpec, type SpeechModel } from '../models/heads';
 import { encoderConfig, type EncoderConfig, type EncoderPreset } from '../models/encoder';
 import { maskedMeanPool, disposeParams } from '../models/layers';
@@ -37,6 +41,7 @@ import type { HeadMetrics } from './losses';
 import { progress } from '../report/progress';
 import { writeJsonAtomic } from '../store/atomic';
 import type { TensorMap, TypedArray } from '../store/safetensors';
+import { openFeatureStore, type FeatureStore } from '../store/featureStore';
 import { runInfo } from '../runinfo';
 import { backendReport, describeBackend, initBackend } from '../backend';
 import { pick } from '../profile';
@@ -78,20 +83,29 @@ export interface ClipAudio {
 }
 
 /**
- * Decode each clip's audio and compute 80-bin Kaldi fbank (25 ms / 10 ms, lib/audio) and frame
- * energies. Clips that fail are quarantined with the reason; the others go on.
+ * Each clip's 80-bin Kaldi fbank (25 ms / 10 ms) and frame energies: read from a feature store
+ * (lib/store, features `fbank` and `energy_db` of lib/audio's set) when one is given and has the
+ * clip, else computed with the same lib/audio functions (decode + kaldiFbank + frameEnergyDb; ~100
+ * clips/s here, so small corpora need no store). Clips that fail are quarantined with the reason.
  */
-export async function clipFeatures(clips: Clip[], opts: { quiet?: boolean } = {}): Promise<{ items: ClipAudio[]; quarantine: QuarantinedItem[] }> {
+export async function clipFeatures(clips: Clip[], opts: { quiet?: boolean; store?: FeatureStore } = {}): Promise<{ items: ClipAudio[]; quarantine: QuarantinedItem[] }> {
   const items: ClipAudio[] = [];
   const quarantine: QuarantinedItem[] = [];
   const bar = progress('fbank', clips.length, { unit: 'clips', quiet: opts.quiet });
   for (const clip of clips) {
     const file = clip.audioPath ?? clip.videoPath;
     try {
-      if (!file) throw new Error('clip has no audio or video path');
-      const signal = await decodeAudio(file);
-      const fb = kaldiFbank(signal, { numMelBins: 80, inputScale: 32768 });
-      const energy = frameEnergyDb(signal);
+      let fb: { data: Float32Array; frames: number };
+      let energy: Float32Array;
+      if (opts.store?.has(clip.id, 'fbank') && opts.store.has(clip.id, 'energy_db')) {
+        fb = opts.store.get(clip.id, 'fbank');
+        energy = opts.store.get(clip.id, 'energy_db').data;
+      } else {
+        if (!file) throw new Error('clip has no audio or video path');
+        const signal = await decodeAudio(file);
+        fb = kaldiFbank(signal, { numMelBins: 80, inputScale: 32768 });
+        energy = frameEnergyDb(signal);
+      }
       const frames = Math.min(fb.frames, energy.length);
       if (frames < 20) throw new Error(`only ${frames} frames (< 0.2 s of audio)`);
       let finite = true;
@@ -126,6 +140,38 @@ export function energyLabels(items: ClipAudio[], opts: EnergySetOptions = {}): T
 export function labelsFromDisk(dir: string, task: PretextTaskName): TaskLabels {
   const { summary, tensors } = readLabelSet(dir, task);
   return { task, summary, tensors };
+}
+
+/**
+ * Make sure the face-derived label sets (tasks 2 and 3) exist in `dir` for `clips`; the missing
+ * ones are computed with lib/pseudo (face tracks at `fps`, one MediaPipe session, then the
+ * activation and AU-rule labelers) and written there. Face tracking is the slow part (about
+ * 10-40 video frames/s on one core), which is why notebooks label only a few short clips in the
+ * ci profile. The AU rule's sustain window is scaled to the frame rate (15 frames at 30 fps =
+ * 0.5 s), and no per-speaker baseline is subtracted (most speakers here have a single clip, whose
+ * own median would cancel its expression). Returns the tasks that were computed.
+ */
+export async function ensureFaceLabelSets(
+  clips: Clip[], dir: string, opts: { tasks?: ('activation' | 'au')[]; fps?: number; rebuild?: boolean; quiet?: boolean } = {},
+): Promise<string[]> {
+  const tasks = opts.tasks ?? ['activation', 'au'];
+  const missing = tasks.filter((t) => opts.rebuild || !existsSync(labelSetFiles(dir, t).summary));
+  if (missing.length === 0) return [];
+  const fps = opts.fps ?? 30;
+  const corpus = clips[0]?.corpus ?? 'unknown';
+  const tracked = await faceTracks(clips, { fps, quiet: opts.quiet });
+  const quarantine = tracked.quarantine;
+  const items = tracked.items.map(({ clip, track }) => ({ clip, face: storedFaceFromTrack(track) }));
+  if (items.length === 0) throw new EmolabError('train', `no face track could be made for ${clips.length} clips: ${quarantine.slice(0, 3).map((q) => `${q.file}: ${q.reason}`).join('; ')}`);
+  for (const task of missing) {
+    const set = task === 'activation'
+      ? buildActivationLabelSet(items.map(({ clip, face }) => ({ clip, ...activationOnAudioGrid(face) })), {}, corpus)
+      : buildAuLabelSet(items.map(({ clip, face }) => ({ clip, evidence: auEvidenceFromTrack(face, { evidence: 'presence' }) })), { minSustainFrames: Math.max(1, Math.round((15 * fps) / 30)), baseline: 'none' }, corpus);
+    set.summary.quarantine.unshift(...quarantine);
+    set.summary.params = { ...set.summary.params, fps };
+    writeLabelSet(dir, set.summary, set.tensors);
+  }
+  return missing;
 }
 
 function perClip(labels: TaskLabels, clipId: string): Record<string, { data: TypedArray; shape: number[] }> {
@@ -217,8 +263,10 @@ export interface PretrainOptions {
   patience?: number;
   /** Loss weight per task for `all` (default 1 each). */
   taskWeights?: Partial<Record<PretextTaskName, number>>;
-  /** Folder holding lib/pseudo label sets for activation / au (default: <EMOLAB_RUNS>/pseudo/<corpus>). */
+  /** Folder holding lib/pseudo label sets for activation / au (default: lib/pseudo's, <EMOLAB_RUNS>/features/<corpus>). */
   labelsDir?: string;
+  /** Feature store folder (lib/store) to read fbank / energy_db from; clips it lacks are computed. */
+  featureStore?: string;
   /** Longest training piece, frames (default 1000 = 10 s). */
   maxFrames?: number;
   /** Dev / test speakers (count or fraction; default 0.2 each). */
@@ -269,7 +317,7 @@ export async function pretrain(o: PretrainOptions): Promise<PretrainResult> {
   mkdirSync(runDir, { recursive: true });
   const seed = o.seed ?? 0;
   const manifest = loadCorpus(data);
-  const labelsDir = o.labelsDir ?? join(runsRoot(), 'pseudo', manifest.corpus);
+  const labelsDir = o.labelsDir ?? defaultLabelDir(manifest.corpus);
 
   // Targets from disk first (they decide which clips are usable), then features.
   const diskLabels = tasks.filter((t) => t !== 'energy').map((t) => labelsFromDisk(labelsDir, t));
@@ -284,7 +332,8 @@ export async function pretrain(o: PretrainOptions): Promise<PretrainResult> {
     throw new EmolabError('train', `${clips.length} clips from ${speakersOf(clips).length} speakers: need at least 3 speakers for train/dev/test`, { file: manifest.root });
   }
   const split = speakerIndependentSplit(clips, { seed, dev: o.devSpeakers ?? 0.2, test: o.testSpeakers ?? 0.2, name: `${manifest.corpus}-speakers-seed${seed}` });
-  const { items, quarantine } = await clipFeatures(clips, { quiet: o.quiet });
+  const store = o.featureStore ? openFeatureStore(o.featureStore) : undefined;
+  const { items, quarantine } = await clipFeatures(clips, { quiet: o.quiet, store });
   const labels: TaskLabels[] = [...(tasks.includes('energy') ? [energyLabels(items, o.energy)] : []), ...diskLabels];
   const examples = buildExamples(items, labels, { maxFrames: o.maxFrames });
   const inSet = (ids: string[]) => { const s = new Set(ids); return examples.filter((e) => s.has(e.meta?.clip ?? e.id)); };
