@@ -13,9 +13,9 @@
  * combination present (3 of fear's 7 AUs -> 0.43). AUs that the AU source does not provide are
  * left out of the mean (OpenFace has no AU16, so its disgust is 9+15), and a prototype with none of
  * its AUs available is not scored. Contempt needs the left/right asymmetry of AU12/AU14 (MediaPipe
- * gives left and right blendshapes): its score is the mean of AU12 and AU14 in frames whose
- * asymmetry is at least `asymmetryMin` (default 0.3), else 0; without an asymmetry track it is not
- * scored.
+ * gives left and right blendshapes): its score is the mean of AU12 and AU14 of the stronger side
+ * (`unilateral`, when given) in frames whose asymmetry is at least `asymmetryMin` (default 0.3),
+ * else 0; without an asymmetry track it is not scored.
  *
  * A frame's winner is the prototype with the highest score when that score reaches
  * `matchThreshold` (default 0.75: e.g. 3 of 4 AUs of surprise fully present), ties going to the
@@ -61,6 +61,8 @@ export interface AuEvidence {
   au: Map<number, Float32Array>;
   /** Left/right asymmetry of the lip corner (AU12/AU14) per frame in [0, 1]; absent = unknown. */
   asymmetry?: Float32Array;
+  /** Evidence of the stronger side only (AU12, AU14), used by contempt; absent = use `au`. */
+  unilateral?: Map<number, Float32Array>;
   /** Frames with a face (1) or without (0); absent = all frames have one. */
   faceFound?: Uint8Array;
 }
@@ -110,7 +112,8 @@ export function prototypeScores(ev: AuEvidence, opts: AuRuleOptions = {}): Float
     return x < 0 ? 0 : x > 1 ? 1 : x;
   };
   const protos = AU_EMOTIONS.map((e) => {
-    const aus = EMFACS_PROTOTYPES[e].filter((a) => ev.au.has(a)).map((a) => ev.au.get(a)!);
+    const src = (a: number): Float32Array | undefined => (e === 'contempt' ? ev.unilateral?.get(a) ?? ev.au.get(a) : ev.au.get(a));
+    const aus = EMFACS_PROTOTYPES[e].map(src).filter((x): x is Float32Array => x !== undefined);
     const usable = e === 'contempt' ? (aus.length > 0 && ev.asymmetry !== undefined) : aus.length > 0;
     return { e, aus, usable };
   });
@@ -203,16 +206,20 @@ export function baselineFor(videos: AuEvidence[]): Map<number, number> {
   return new Map([...pooled].map(([au, xs]) => [au, median(xs)]));
 }
 
-/** Evidence minus the speaker baseline, rescaled so the baseline maps to 0 and 1 stays 1. */
+/**
+ * Evidence minus the speaker baseline, rescaled so the baseline maps to 0 and 1 stays 1. The
+ * stronger-side evidence used by contempt (`unilateral`) is shifted by the same per-AU baseline.
+ */
 export function applyBaseline(ev: AuEvidence, baseline: Map<number, number>): AuEvidence {
-  const au = new Map<number, Float32Array>();
-  for (const [a, xs] of ev.au) {
+  const shift = (a: number, xs: Float32Array): Float32Array => {
     const b = baseline.get(a);
-    if (b === undefined || !Number.isFinite(b)) { au.set(a, xs); continue; }
+    if (b === undefined || !Number.isFinite(b)) return xs;
     // An AU at full evidence half the time or more says nothing about this person's emotion.
-    if (b >= 1) { au.set(a, xs.map((x) => (Number.isFinite(x) ? 0 : x))); continue; }
+    if (b >= 1) return xs.map((x) => (Number.isFinite(x) ? 0 : x));
     const base = Math.max(0, b);
-    au.set(a, xs.map((x) => (Number.isFinite(x) ? Math.max(0, (x - base) / (1 - base)) : x)));
-  }
-  return { ...ev, au };
+    return xs.map((x) => (Number.isFinite(x) ? Math.max(0, (x - base) / (1 - base)) : x));
+  };
+  const au = new Map([...ev.au].map(([a, xs]) => [a, shift(a, xs)]));
+  const unilateral = ev.unilateral ? new Map([...ev.unilateral].map(([a, xs]) => [a, shift(a, xs)])) : undefined;
+  return { ...ev, au, ...(unilateral ? { unilateral } : {}) };
 }

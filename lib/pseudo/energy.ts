@@ -10,7 +10,10 @@
  * - `reference: 'speaker'`: the median over all segments of all utterances of that speaker (pass it
  *   as `speakerMedian`, computed with `speakerMedians`), so an animated speaker's calm sentence
  *   comes out mostly low.
- * A segment is high (1) when its statistic is strictly above the reference, else low (0).
+ * A segment is high (1) when its statistic is above the reference, low (0) when below, and
+ * excluded (-1) when equal to it — with the utterance reference that is the middle segment of an
+ * utterance with an odd number of segments (and the only segment of a one-segment utterance), so
+ * the two classes are exactly balanced within every utterance.
  *
  * Statistics (`statistic`, default 'std'):
  * - 'std'   standard deviation of the frame energies (dB) in the segment — energy variation;
@@ -95,10 +98,18 @@ export function energySegmentValues(energyDb: ArrayLike<number>, segments: Segme
   return out;
 }
 
-/** High (1) where value > threshold, else low (0); NaN values -> excluded (-1). */
+/**
+ * High (1) where value > threshold, low (0) where value < threshold; excluded (-1) where the value
+ * is NaN or equals the threshold (the middle segment of an utterance with an odd number of
+ * segments is its own median: it is neither above nor below, and a one-segment utterance has no
+ * contrast at all under the utterance reference).
+ */
 export function binarize(values: ArrayLike<number>, threshold: number): Int8Array {
   const out = new Int8Array(values.length);
-  for (let i = 0; i < values.length; i++) out[i] = Number.isNaN(values[i]) ? -1 : values[i] > threshold ? 1 : 0;
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    out[i] = Number.isNaN(v) || v === threshold ? -1 : v > threshold ? 1 : 0;
+  }
   return out;
 }
 

@@ -186,3 +186,30 @@ export function actorHalf(clips: RavdessAuClip[], half: 'odd' | 'even'): Ravdess
     return (n % 2 === 1) === (half === 'odd');
   });
 }
+
+export interface RavdessCheck {
+  tuneHalf: 'odd' | 'even';
+  tuneClips: number;
+  testClips: number;
+  best: ClipRuleConfig;
+  tuneF1: number;
+  /** Held-out actors, tuned rule. */
+  test: RuleEvaluation;
+  /** Held-out actors, the rule's untuned defaults (presence evidence, no baseline, threshold 0.75). */
+  untuned: RuleEvaluation;
+  chance: { stratified: number; uniform: number; majority: number };
+  gridSize: number;
+}
+
+/** The whole check: tune on one half of the actors, report on the other half. */
+export function ravdessAuCheck(opts: { file?: string; tuneHalf?: 'odd' | 'even'; grid?: ClipRuleConfig[]; calmAs?: 'neutral' | 'drop' } = {}): RavdessCheck {
+  const clips = loadRavdessAus(opts.file);
+  const tuneHalf = opts.tuneHalf ?? 'odd';
+  const tuneSet = actorHalf(clips, tuneHalf);
+  const testSet = actorHalf(clips, tuneHalf === 'odd' ? 'even' : 'odd');
+  const grid = opts.grid ?? defaultRuleGrid();
+  const tuned = tuneRule(tuneSet, grid, opts.calmAs);
+  const test = evaluateRule(testSet, tuned.best, opts.calmAs);
+  const untuned = evaluateRule(testSet, { source: 'presence', baseline: 'none' }, opts.calmAs);
+  return { tuneHalf, tuneClips: tuneSet.length, testClips: testSet.length, best: tuned.best, tuneF1: tuned.bestF1, test, untuned, chance: chanceMacroF1(test.truth), gridSize: grid.length };
+}

@@ -50,6 +50,10 @@ test('energy targets against the utterance median', () => {
   // level statistic against the speaker median
   const lvl = energyTargets([1, 1, 5, 5, 9, 9], [{ start: 0, end: 2 }, { start: 2, end: 4 }, { start: 4, end: 6 }], { statistic: 'mean', reference: 'speaker', speakerMedian: 6 });
   assert.deepEqual([...lvl.labels], [0, 0, 1]);
+  // odd number of segments: the middle one is the median itself -> excluded, classes balanced
+  const three = energyTargets(curve.slice(0, 30), segs.slice(0, 3));
+  assert.deepEqual([...three.labels], [0, -1, 1]);
+  assert.deepEqual(binaryBalance(energyTargets(curve.slice(0, 10), segs.slice(0, 1)).labels), { high: 0, low: 0, excluded: 1 });
   assert.throws(() => energyTargets(curve, segs, { reference: 'speaker' }), EmolabError);
   assert.throws(() => energyTargets([1, 2], [{ start: 0, end: 3 }]), EmolabError);
 });
