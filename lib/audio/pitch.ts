@@ -136,10 +136,14 @@ export function yinPitch(signal: Float32Array, opts: YinOptions = {}): PitchTrac
   const B = gcd(hop, W);
   const nb = span / B;
   const hb = hop / B, wb = W / B;
+  // Only blocks under a non-silent frame are needed (silent frames are unvoiced without analysis).
+  const needBlock = new Uint8Array(nb);
+  for (let t = 0; t < T; t++) if (loud[t]) needBlock.fill(1, t * hb, t * hb + wb);
   const p0 = new Float64Array(nb + 1), p1 = new Float64Array(nb + 1), p2 = new Float64Array(nb + 1), p3 = new Float64Array(nb + 1);
   for (let tau = 1; tau <= tauMax; tau += 4) {
     const t1 = Math.min(tau + 1, L - span), t2 = Math.min(tau + 2, L - span), t3 = Math.min(tau + 3, L - span);
     for (let k = 0, n0 = 0; k < nb; k++, n0 += B) {
+      if (!needBlock[k]) { p0[k + 1] = p0[k]; p1[k + 1] = p1[k]; p2[k + 1] = p2[k]; p3[k + 1] = p3[k]; continue; }
       let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
       for (let n = n0, end = n0 + B; n < end; n++) {
         const xn = x[n];

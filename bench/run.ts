@@ -1,0 +1,22 @@
+/**
+ * `npm run bench -- <name> [args]`: run one benchmark. Each benchmark is a module exporting
+ * `run(argv): Promise<void>` that prints a table and writes JSON to bench/results/.
+ * To add one: one entry in BENCHMARKS.
+ */
+const BENCHMARKS: Record<string, { summary: string; load: () => Promise<{ run: (argv: string[]) => Promise<void> }> }> = {
+  audio: { summary: 'EmoDB decode + fbank + energy + F0 real-time factor, 1 and 2 workers, vs torchaudio Kaldi fbank', load: () => import('./audio') },
+  face: { summary: 'MediaPipe Face Landmarker in Node: frames/s per core with the decode share separate, on mead-samples + av-speech-unlabeled; feature-store worker pool 1..N', load: () => import('./face') },
+};
+
+async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  const entry = name ? BENCHMARKS[name] : undefined;
+  if (!entry) {
+    console.error(`usage: npm run bench -- <name> [args]\n\nbenchmarks:\n${Object.entries(BENCHMARKS).map(([n, b]) => `  ${n.padEnd(8)} ${b.summary}`).join('\n')}`);
+    return name ? 2 : 0;
+  }
+  await (await entry.load()).run(rest);
+  return 0;
+}
+
+main(process.argv.slice(2)).then((c) => { process.exitCode = c; }, (e: unknown) => { console.error(e instanceof Error ? e.message : e); process.exitCode = 1; });
