@@ -13,3 +13,7 @@ export * from './adamw';
 export * from './schedule';
 export * from './checkpoint';
 export * from './trainer';
+export * from './pretext';
+export * from './liveplot';
+export * from './pretextFigures';
+export * from './benchmark';

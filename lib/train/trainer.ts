@@ -90,6 +90,8 @@ export interface TrainerState {
   best: { epoch: number; metric: number } | null;
   badEpochs: number;
   finished: boolean;
+  /** What must match for a checkpoint to be resumed: options, model config, training clip ids. */
+  fingerprint?: string;
 }
 
 export interface TrainResult {
@@ -155,8 +157,20 @@ function restore(model: SpeechModel, snap: Record<string, Float32Array>): void {
   for (const [k, v] of Object.entries(model.params)) tf.tidy(() => v.assign(tf.tensor(snap[k], v.shape, 'float32')));
 }
 
-function freshState(seed: number): TrainerState {
-  return { seed, epoch: 0, batchInEpoch: 0, step: 0, lossSum: 0, lossN: 0, headSums: {}, history: [], best: null, badEpochs: 0, finished: false };
+function freshState(seed: number, fingerprint: string): TrainerState {
+  return { seed, epoch: 0, batchInEpoch: 0, step: 0, lossSum: 0, lossN: 0, headSums: {}, history: [], best: null, badEpochs: 0, finished: false, fingerprint };
+}
+
+/** A short hash of everything that shapes the updates (so a checkpoint is only resumed by the same run). */
+export function trainingFingerprint(model: SpeechModel, data: { train: Example[]; dev?: Example[] }, o: TrainOptions): string {
+  const keys = { epochs: o.epochs, batchSize: o.batchSize, maxFrames: o.maxFrames, lr: o.lr, weightDecay: o.weightDecay, warmup: o.warmup, decay: o.decay, minLrRatio: o.minLrRatio, clipNorm: o.clipNorm, patience: o.patience, monitor: o.monitor, headWeights: o.headWeights, seed: o.seed };
+  const text = JSON.stringify([keys, model.config, data.train.map((e) => `${e.id}:${e.frames}`), (data.dev ?? []).map((e) => `${e.id}:${e.frames}`)]);
+  let h1 = 0x811c9dc5, h2 = 0x01000193;
+  for (let i = 0; i < text.length; i++) {
+    h1 = Math.imul(h1 ^ text.charCodeAt(i), 0x01000193) >>> 0;
+    h2 = Math.imul(h2 ^ text.charCodeAt(i), 0x5bd1e995) >>> 0;
+  }
+  return h1.toString(16).padStart(8, '0') + h2.toString(16).padStart(8, '0');
 }
 
 /** Train `model` on `data.train`, checking `data.dev` after every epoch. */
@@ -178,13 +192,17 @@ export async function train(model: SpeechModel, data: { train: Example[]; dev?: 
   const bestFile = o.checkpointDir ? join(o.checkpointDir, 'best.safetensors') : undefined;
   if (o.checkpointDir) mkdirSync(o.checkpointDir, { recursive: true });
 
-  let st = freshState(o.seed);
+  const fingerprint = trainingFingerprint(model, data, o);
+  let st = freshState(o.seed, fingerprint);
   let bestWeights: Record<string, Float32Array> | undefined;
   if (lastFile && (o.resume ?? true) && existsSync(lastFile)) {
     const ck = readCheckpoint(lastFile);
     const saved = ck.state as TrainerState | undefined;
     if (!saved || saved.seed !== o.seed) {
       throw new EmolabError('train', `checkpoint was written with seed ${saved?.seed}, this run has seed ${o.seed}`, { file: lastFile, hint: 'use the same seed, another --out, or delete the checkpoint' });
+    }
+    if (saved.fingerprint !== fingerprint) {
+      throw new EmolabError('train', 'checkpoint belongs to a run with other settings or data (options, model config or training clips differ)', { file: lastFile, hint: 'rerun with the same settings to resume, or use another --out / resume: false to start over' });
     }
     loadParams(model.params, ck.params, { strict: true, file: lastFile });
     optimizer.loadState(ck.optimizer, ck.step, lastFile);

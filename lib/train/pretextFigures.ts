@@ -1,0 +1,91 @@
+/**
+ * Figures and tables for the pretext notebooks (05-07): one utterance's frame curve with its
+ * labelled segments, held-out accuracy next to the majority-class rate, and a 2-D PCA projection
+ * of utterance embeddings coloured by a label. Pure: each returns plotly figure specs or rows.
+ */
+import type { Figure } from '../report/figures';
+import { pca } from '../models/pca';
+import type { HeadMetrics } from './losses';
+import type { LabelledSegment } from './batches';
+
+/** A frame curve (e.g. energy in dB, 10 ms frames) with segments shaded green (high) / grey (low). */
+export function segmentCurveFigure(curve: ArrayLike<number>, segments: LabelledSegment[], yTitle: string, hopS = 0.01): Figure {
+  const x = Array.from({ length: curve.length }, (_, i) => i * hopS);
+  const shapes = segments.map((s, k) => ({
+    type: 'rect', xref: 'x', yref: 'paper', x0: s.start * hopS, x1: s.end * hopS,
+    y0: k % 2 ? 0 : 0.5, y1: k % 2 ? 0.5 : 1, // alternate rows so overlapping segments stay visible
+    fillcolor: s.label === 1 ? 'rgba(44,160,44,0.25)' : s.label === 0 ? 'rgba(127,127,127,0.2)' : 'rgba(214,39,40,0.15)', line: { width: 0 },
+  }));
+  return {
+    data: [
+      { x, y: Array.from(curve), mode: 'lines', name: yTitle },
+      { x: [null], y: [null], mode: 'markers', marker: { color: 'rgba(44,160,44,0.5)', size: 12, symbol: 'square' }, name: 'high segment' },
+      { x: [null], y: [null], mode: 'markers', marker: { color: 'rgba(127,127,127,0.4)', size: 12, symbol: 'square' }, name: 'low segment' },
+    ],
+    layout: { shapes, xaxis: { title: { text: 'time (s)' } }, yaxis: { title: { text: yTitle } }, height: 380 },
+  };
+}
+
+export interface HeldOutRow {
+  head: string;
+  targets: number;
+  accuracy: number;
+  majorityRate: number;
+  /** accuracy - majorityRate, in percentage points. */
+  gainPts: number;
+}
+
+/** Rows of held-out accuracy vs the majority-class rate, per head (percentages). */
+export function heldOutRows(test: Record<string, HeadMetrics>): HeldOutRow[] {
+  return Object.entries(test).map(([head, m]) => ({
+    head, targets: m.n,
+    accuracy: +(100 * m.accuracy).toFixed(1),
+    majorityRate: +(100 * m.majorityRate).toFixed(1),
+    gainPts: +(100 * (m.accuracy - m.majorityRate)).toFixed(1),
+  }));
+}
+
+/** 2-D PCA of embeddings, one trace per group (e.g. emotion); hover shows the item name. */
+export function embeddingFigure(embeddings: number[][], groups: string[], names: string[] = []): { figure: Figure; explained: number[] } {
+  const { projected, explained } = pca(embeddings, 2);
+  const byGroup = new Map<string, number[]>();
+  groups.forEach((g, i) => (byGroup.get(g) ?? byGroup.set(g, []).get(g)!).push(i));
+  const data = [...byGroup.keys()].sort().map((g) => {
+    const idx = byGroup.get(g)!;
+    return { x: idx.map((i) => projected[i][0]), y: idx.map((i) => projected[i][1] ?? 0), text: idx.map((i) => names[i] ?? ''), mode: 'markers', type: 'scatter', name: g, marker: { size: 7 } };
+  });
+  return {
+    figure: {
+      data,
+      layout: {
+        xaxis: { title: { text: `PC 1 (${(100 * (explained[0] ?? 0)).toFixed(1)}% of variance)` } },
+        yaxis: { title: { text: `PC 2 (${(100 * (explained[1] ?? 0)).toFixed(1)}% of variance)` } },
+        height: 480,
+      },
+    },
+    explained,
+  };
+}
+
+/**
+ * How well embeddings separate groups: leave-one-out 1-nearest-neighbour accuracy (cosine), a
+ * simple number to put next to the picture. Returns NaN for fewer than 2 items.
+ */
+export function nearestNeighbourAccuracy(embeddings: number[][], groups: string[]): number {
+  const n = embeddings.length;
+  if (n < 2) return NaN;
+  const norm = embeddings.map((e) => Math.hypot(...e) || 1);
+  let hits = 0;
+  for (let i = 0; i < n; i++) {
+    let best = -Infinity, arg = -1;
+    for (let j = 0; j < n; j++) {
+      if (j === i) continue;
+      let dot = 0;
+      for (let d = 0; d < embeddings[i].length; d++) dot += embeddings[i][d] * embeddings[j][d];
+      const cos = dot / (norm[i] * norm[j]);
+      if (cos > best) { best = cos; arg = j; }
+    }
+    if (groups[arg] === groups[i]) hits++;
+  }
+  return hits / n;
+}
