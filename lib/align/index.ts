@@ -7,9 +7,11 @@
  *
  * Owns: span masking (`masking`), the masked-prediction head and loss (`pretrain`), the four steps
  * and their defaults for HuBERT Base and a tiny from-scratch model (`hflea`), clip loading (`data`),
- * and result figures (`figures`).
+ * result figures (`figures`) and the EmoDB experiment with its result table (`experiment`).
  */
 export * from './masking';
 export * from './pretrain';
 export * from './hflea';
 export * from './data';
+export * from './figures';
+export * from './experiment';
