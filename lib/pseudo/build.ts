@@ -8,7 +8,7 @@
 import type { Clip, QuarantinedItem } from '../data/types';
 import type { TensorInput } from '../store/safetensors';
 import { activationSegmentValues, ACTIVATION_DEFAULTS, type ActivationStatistic } from './activation';
-import { AU_LABELS, AU_RULE_DEFAULTS, applyBaseline, auRuleLabel, baselineFor, frameWinners, prototypeScores, type AuEvidence, type AuRuleOptions } from './emfacs';
+import { AU_LABELS, AU_RULE_DEFAULTS, applyBaseline, auRuleLabel, baselineFor, frameWinners, prototypeScores, sustainFrames, type AuEvidence, type AuRuleOptions } from './emfacs';
 import { binarize, binaryBalance, energySegmentValues, ENERGY_DEFAULTS, median, speakerMedians, type EnergyStatistic, type Reference } from './energy';
 import { clusterPurity, kmeansFit, KMEANS_DEFAULTS, type KMeansFit, type KMeansOptions, type PurityReport } from './kmeans';
 import type { ClipSummary, LabelSetSummary } from './labelsets';
@@ -109,10 +109,12 @@ export function buildActivationLabelSet(items: { clip: Clip; activation: ArrayLi
 export interface AuSetOptions extends AuRuleOptions {
   /** Subtract each speaker's median AU evidence first (default 'speaker'). */
   baseline?: 'none' | 'speaker';
+  /** Sustain in seconds, converted with each item's fps when minSustainFrames is not given (default 0.5). */
+  minSustainS?: number;
 }
 
 /** Task 3 over a corpus: per-clip AU evidence -> one label and a soft label per utterance. */
-export function buildAuLabelSet(items: { clip: Clip; evidence: AuEvidence }[], opts: AuSetOptions = {}, corpus = items[0]?.clip.corpus ?? 'unknown'): BuiltLabelSet & { predictions: { clip: Clip; label: number; soft: Float64Array }[] } {
+export function buildAuLabelSet(items: { clip: Clip; evidence: AuEvidence; fps?: number }[], opts: AuSetOptions = {}, corpus = items[0]?.clip.corpus ?? 'unknown'): BuiltLabelSet & { predictions: { clip: Clip; label: number; soft: Float64Array }[] } {
   const baseline = opts.baseline ?? 'speaker';
   const quarantine: QuarantinedItem[] = [];
   const usable = items.filter(({ clip, evidence }) => {
@@ -130,9 +132,11 @@ export function buildAuLabelSet(items: { clip: Clip; evidence: AuEvidence }[], o
   const perClip: ClipSummary[] = [];
   const balance: Record<string, number> = Object.fromEntries(AU_LABELS.map((l) => [l, 0]));
   const predictions: { clip: Clip; label: number; soft: Float64Array }[] = [];
-  for (const { clip, evidence } of usable) {
+  const minSustainS = opts.minSustainS ?? 0.5;
+  for (const { clip, evidence, fps } of usable) {
     const ev = baseline === 'speaker' ? applyBaseline(evidence, bases.get(clip.speaker)!) : evidence;
-    const r = auRuleLabel(ev, opts);
+    const minSustainFrames = opts.minSustainFrames ?? (fps !== undefined ? sustainFrames(fps, minSustainS) : undefined);
+    const r = auRuleLabel(ev, { ...opts, minSustainFrames });
     const winners = frameWinners(prototypeScores(ev, opts), opts.matchThreshold ?? AU_RULE_DEFAULTS.matchThreshold);
     balance[r.name]++;
     tensors[`${clip.id}/label`] = { data: Int32Array.of(r.label), shape: [1] };
@@ -143,7 +147,7 @@ export function buildAuLabelSet(items: { clip: Clip; evidence: AuEvidence }[], o
   }
   const summary: LabelSetSummary = {
     format: 'emolab-pseudo-labels/1', task: 'au', corpus, unit: 'utterance', classes: [...AU_LABELS], balance,
-    clips: usable.length, params: { ...AU_RULE_DEFAULTS, ...opts, baseline }, perClip, quarantine,
+    clips: usable.length, params: { ...AU_RULE_DEFAULTS, ...opts, baseline, minSustainS: opts.minSustainFrames === undefined ? minSustainS : undefined }, perClip, quarantine,
     extra: { scoredPrototypes: usable.length ? auRuleLabel(usable[0].evidence, opts).scored : [] }, tensorsFile: 'au.safetensors',
   };
   return { summary, tensors, predictions };

@@ -4,7 +4,7 @@
  *
  *   emolab pseudo energy   [--corpus emodb] [--segmentation fixed|chunks] [--length 100] [--hop 50]
  *                          [--count 5] [--statistic std|range|mean] [--reference utterance|speaker]
- *   emolab pseudo au       [--corpus mead-dreamtalk] [--fps 30] [--match 0.75] [--sustain 15]
+ *   emolab pseudo au       [--corpus mead-dreamtalk] [--fps 30] [--match 0.3] [--sustain-s 0.5]
  *                          [--baseline speaker|none] [--evidence presence|intensity]
  *   emolab pseudo activation [--corpus av] [--fps 30] [--min-face 0.5] (+ segmentation flags)
  *   emolab pseudo clusters --embeddings <file.safetensors> [--corpus <name>] [--k 50] [--seed 0]
@@ -63,6 +63,12 @@ async function faces(a: ParsedArgs, clips: Clip[]): Promise<{ items: { clip: Cli
   return { items: items.map(({ clip, track }) => ({ clip, face: storedFaceFromTrack(track) })), quarantine };
 }
 
+/** Frame rate from frame times. */
+function fpsOf(times: ArrayLike<number>): number | undefined {
+  const n = times.length;
+  return n > 1 && times[n - 1] > times[0] ? (n - 1) / (times[n - 1] - times[0]) : undefined;
+}
+
 function save(a: ParsedArgs, corpusName: string, set: BuiltLabelSet): string {
   const dir = flagString(a, 'out') ?? flagString(a, 'features') ?? defaultLabelDir(corpusName);
   set.summary.run = { ...runInfo() } as unknown as Record<string, unknown>;
@@ -77,7 +83,7 @@ function save(a: ParsedArgs, corpusName: string, set: BuiltLabelSet): string {
 
 export async function run(argv: string[]): Promise<number> {
   const a = parseArgs('pseudo', argv, {
-    values: ['corpus', 'out', 'features', 'limit', 'segmentation', 'length', 'hop', 'count', 'statistic', 'reference', 'fps', 'match', 'sustain', 'baseline',
+    values: ['corpus', 'out', 'features', 'limit', 'segmentation', 'length', 'hop', 'count', 'statistic', 'reference', 'fps', 'match', 'sustain-s', 'baseline',
       'evidence', 'min-face', 'embeddings', 'k', 'seed', 'method', 'tune', 'calm'],
   });
   const task = a.positionals[0];
@@ -100,9 +106,9 @@ export async function run(argv: string[]): Promise<number> {
     const { clips, corpusName } = clipsOf(a, flagString(a, 'corpus', 'mead-dreamtalk')!);
     const { items, quarantine } = await faces(a, clips);
     const evidence = oneOf(a, 'evidence', ['presence', 'intensity'] as const, 'presence');
-    const set = buildAuLabelSet(items.map(({ clip, face }) => ({ clip, evidence: auEvidenceFromTrack(face, { evidence }) })), {
+    const set = buildAuLabelSet(items.map(({ clip, face }) => ({ clip, evidence: auEvidenceFromTrack(face, { evidence }), fps: fpsOf(face.times) })), {
       matchThreshold: flagNumber(a, 'pseudo', 'match'),
-      minSustainFrames: flagNumber(a, 'pseudo', 'sustain'),
+      minSustainS: flagNumber(a, 'pseudo', 'sustain-s'),
       baseline: oneOf(a, 'baseline', ['speaker', 'none'] as const, 'speaker'),
     }, corpusName);
     set.summary.quarantine.unshift(...quarantine);
@@ -152,7 +158,7 @@ export async function run(argv: string[]): Promise<number> {
   if (task === 'ravdess') {
     const check = ravdessAuCheck({ tuneHalf: oneOf(a, 'tune', ['odd', 'even'] as const, 'odd'), calmAs: oneOf(a, 'calm', ['neutral', 'drop'] as const, 'neutral') });
     console.log(`tuned on ${check.tuneHalf} actors (${check.tuneClips} clips, ${check.gridSize} configurations): ${JSON.stringify(check.best)} macro-F1 ${check.tuneF1.toFixed(3)}`);
-    console.log(`held-out actors (${check.testClips} clips): macro-F1 ${check.test.metrics.f1.toFixed(3)}, UA ${check.test.metrics.ua.toFixed(3)}, WA ${check.test.metrics.wa.toFixed(3)}; untuned defaults ${check.untuned.metrics.f1.toFixed(3)}; chance ${Math.max(check.chance.stratified, check.chance.uniform).toFixed(3)}`);
+    console.log(`held-out actors (${check.testClips} clips): macro-F1 ${check.test.metrics.f1.toFixed(3)}, UA ${check.test.metrics.ua.toFixed(3)}, WA ${check.test.metrics.wa.toFixed(3)}; strict untuned rule (presence, no baseline, match 0.75) ${check.untuned.metrics.f1.toFixed(3)}; chance ${Math.max(check.chance.stratified, check.chance.uniform).toFixed(3)}`);
     console.log(['truth\\pred', ...AU_LABELS].map((s) => s.slice(0, 9).padStart(9)).join(' '));
     check.test.confusion.forEach((row, i) => { if (row.some((x) => x > 0)) console.log([AU_LABELS[i], ...row.map(String)].map((s) => s.slice(0, 9).padStart(9)).join(' ')); });
     const out = join(resultsDir(), 'pseudo_au_ravdess.json');

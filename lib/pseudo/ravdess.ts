@@ -195,7 +195,7 @@ export interface RavdessCheck {
   tuneF1: number;
   /** Held-out actors, tuned rule. */
   test: RuleEvaluation;
-  /** Held-out actors, the rule's untuned defaults (presence evidence, no baseline, threshold 0.75). */
+  /** Held-out actors, a fixed strict rule: presence evidence, no baseline, match threshold 0.75. */
   untuned: RuleEvaluation;
   chance: { stratified: number; uniform: number; majority: number };
   gridSize: number;
@@ -210,6 +210,24 @@ export function ravdessAuCheck(opts: { file?: string; tuneHalf?: 'odd' | 'even';
   const grid = opts.grid ?? defaultRuleGrid();
   const tuned = tuneRule(tuneSet, grid, opts.calmAs);
   const test = evaluateRule(testSet, tuned.best, opts.calmAs);
-  const untuned = evaluateRule(testSet, { source: 'presence', baseline: 'none' }, opts.calmAs);
+  const untuned = evaluateRule(testSet, { source: 'presence', baseline: 'none', matchThreshold: 0.75 }, opts.calmAs);
   return { tuneHalf, tuneClips: tuneSet.length, testClips: testSet.length, best: tuned.best, tuneF1: tuned.bestF1, test, untuned, chance: chanceMacroF1(test.truth), gridSize: grid.length };
+}
+
+/**
+ * Agreement of rule labels with a corpus' own emotion labels (e.g. MEAD's eight acted emotions):
+ * confusion matrix over AU_LABELS and metrics. Clips whose emotion has no AU-rule class are left out.
+ */
+export function agreementWithEmotions(pairs: { emotion?: Emotion; label: number }[], calmAs: 'neutral' | 'drop' = 'neutral'): RuleEvaluation {
+  const truth: number[] = [];
+  const pred: number[] = [];
+  for (const p of pairs) {
+    const e = p.emotion === 'calm' ? (calmAs === 'neutral' ? 'neutral' : undefined) : p.emotion;
+    const id = e === undefined ? -1 : (AU_LABELS as readonly string[]).indexOf(e);
+    if (id < 0) continue;
+    truth.push(id);
+    pred.push(p.label);
+  }
+  const confusion = confusionMatrix(truth, pred, AU_LABELS.length);
+  return { confusion, metrics: metricsFromConfusion(confusion), truth, pred, n: truth.length };
 }
