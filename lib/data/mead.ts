@@ -103,3 +103,11 @@ export function meadManifest(root: string = datasetDir(MEAD_LAYOUT), opts: MeadO
   }
   return buildManifest('mead', root, [...byId.values()], quarantine);
 }
+
+/** The small set of real MEAD clips used for development (DreamTalk style clips, EAMM crops). */
+export const MEAD_SAMPLES_LAYOUT: DatasetLayout = {
+  folder: 'mead-samples',
+  layout: 'mead-samples/dreamtalk/<actor>_front_<emotion>_level<n>_<nnn>.mp4 with labels.csv; crop/, video/ with labels.csv',
+  required: ['dreamtalk/labels.csv'],
+  fetch: 'copy data/style_clip/video/*.mp4 from github.com/ali-vilab/dreamtalk into <EMOLAB_DATA>/mead-samples/dreamtalk/ (see ../shared/README.md)',
+};

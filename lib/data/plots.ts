@@ -49,12 +49,12 @@ export function agreementFigure(m: AgreementMatrix): Figure {
   });
   return {
     data: [{
-      type: 'heatmap', x: cols, y: [...m.emotions], z, colorscale: 'Blues', zmin: 0, zmax: 100,
+      type: 'heatmap', x: cols, y: [...m.emotions], z, colorscale: [[0, '#f7fbff'], [0.5, '#6baed6'], [1, '#08306b']], zmin: 0, zmax: 100,
       text: z.map((r) => r.map((v) => `${v}%`)), texttemplate: '%{text}', hovertemplate: 'intended %{y}, perceived %{x}: %{z}%<extra></extra>',
     }],
     layout: {
       xaxis: { title: { text: `perceived (plurality of ${m.modality} votes)` } },
-      yaxis: { title: { text: 'intended (actor)' }, autorange: 'reversed' },
+      yaxis: { title: { text: 'intended (actor)' }, autorange: 'reversed', automargin: true },
     },
   };
 }
