@@ -90,9 +90,10 @@ export interface SerExperimentOptions {
   /** Encoder preset when no pretrained encoder fixes it (default ci tiny, full base). */
   preset?: EncoderPreset;
   hyper?: Partial<FinetuneHyper>;
-  /** Subsample training / dev clips per fold (class-stratified, seeded). Default ci 48 / 24, full all. */
+  /** Subsample training / dev / test clips per fold (class-stratified, seeded). Default ci 32 / 16 / 32, full all. */
   maxTrainClips?: number;
   maxDevClips?: number;
+  maxTestClips?: number;
   /** Feature store folder holding set "audio" with "fbank" (else features are computed here). */
   featureStore?: string;
   /** runs/ root (default EMOLAB_RUNS). */
@@ -212,13 +213,14 @@ export async function runSerExperiment(o: SerExperimentOptions = {}): Promise<Se
   const seeds = o.seeds ?? pick({ ci: [1], full: [1, 2, 3] });
   const hyper = defaultHyper(o.hyper);
   const nFolds = Math.min(data.folds.length, o.folds ?? pick({ ci: 2, full: data.folds.length }));
-  const maxTrain = o.maxTrainClips ?? pick<number | undefined>({ ci: 48, full: undefined });
-  const maxDev = o.maxDevClips ?? pick<number | undefined>({ ci: 24, full: undefined });
+  const maxTrain = o.maxTrainClips ?? pick<number | undefined>({ ci: 32, full: undefined });
+  const maxDev = o.maxDevClips ?? pick<number | undefined>({ ci: 16, full: undefined });
+  const maxTest = o.maxTestClips ?? pick<number | undefined>({ ci: 32, full: undefined });
   const folds: SerFold[] = data.folds.slice(0, nFolds).map((f, i) => ({
     name: f.name,
     train: stratifiedSubset(f.train, maxTrain, data.label, 1000 + i),
     dev: stratifiedSubset(f.dev, maxDev, data.label, 2000 + i),
-    test: f.test,
+    test: stratifiedSubset(f.test, maxTest, data.label, 3000 + i),
   }));
   const allClips = [...new Map(folds.flatMap((f) => [...f.train, ...f.dev, ...f.test]).map((c) => [c.id, c])).values()];
   const { byId, failed } = await loadExamples(allClips, data.label, o.featureStore, o.quiet ?? false);

@@ -8,3 +8,4 @@ export * from './progress';
 export * from './figures';
 export * from './export';
 export * from './ser';
+export * from './tables';

@@ -63,6 +63,7 @@ export interface SerReport {
 
 const pct = (x: number): string => (Number.isFinite(x) ? (100 * x).toFixed(1) : 'n/a');
 const signed = (x: number | undefined, digits = 1): string => (x === undefined || !Number.isFinite(x) ? '—' : `${x >= 0 ? '+' : ''}${x.toFixed(digits)}`);
+const pctOrDash = (x: number | undefined): string => (x === undefined || !Number.isFinite(x) ? '—' : `${signed(x)}%`);
 const pFmt = (p: number | undefined): string => (p === undefined ? '—' : p < 0.001 ? '<0.001' : p.toFixed(3));
 
 export function tableRows(aggs: ArmAggregate[], baseline = 'baseline'): SerTableRow[] {
@@ -114,7 +115,7 @@ export function perClassCsv(aggs: ArmAggregate[], classes: string[]): string {
 export function rowsToMarkdown(rows: SerTableRow[]): string {
   const head = '| Pretraining | Precision | Recall | F1 | UA | WA | F1 95% CI | ΔP rel. | ΔR rel. | ΔF1 rel. | p (F1) |';
   const sep = '|---|---|---|---|---|---|---|---|---|---|---|';
-  const lines = rows.map((r) => `| ${r.label} | ${METRIC_NAMES.map((m) => `${pct(r.mean[m])} ± ${pct(r.std[m])}`).join(' | ')} | ${pct(r.f1Ci[0])}–${pct(r.f1Ci[1])} | ${signed(r.relGainPct?.precision)}% | ${signed(r.relGainPct?.recall)}% | ${signed(r.relGainPct?.f1)}% | ${pFmt(r.pValue?.f1)} |`);
+  const lines = rows.map((r) => `| ${r.label} | ${METRIC_NAMES.map((m) => `${pct(r.mean[m])} ± ${pct(r.std[m])}`).join(' | ')} | ${pct(r.f1Ci[0])}–${pct(r.f1Ci[1])} | ${pctOrDash(r.relGainPct?.precision)} | ${pctOrDash(r.relGainPct?.recall)} | ${pctOrDash(r.relGainPct?.f1)} | ${pFmt(r.pValue?.f1)} |`);
   return [head, sep, ...lines].join('\n');
 }
 
@@ -144,7 +145,7 @@ function reportMarkdown(rep: Omit<SerReport, 'markdown' | 'files' | 'figures' | 
     '',
     scaleNote,
     `Protocol: ${rep.protocol}; classes: ${rep.classes.join(', ')}; metrics in %, mean ± std over seeds x folds (${rep.rows[0]?.runs ?? 0} models per arm).`,
-    `Encoder preset: ${String(cfg.preset ?? '?')}; epochs: ${String(cfg.epochs ?? '?')}; class-balanced loss: ${String(cfg.classBalanced ?? '?')}.`,
+    `Encoder preset: ${String(cfg.preset ?? '?')}; epochs: ${String(cfg.epochs ?? '?')}; class-balanced sampling: ${String(cfg.classBalanced ?? '?')}.`,
     '',
     rowsToMarkdown(rep.rows),
     '',
@@ -195,7 +196,7 @@ export function serFigures(rep: Pick<SerReport, 'experiment' | 'mode' | 'classes
   out.push(showFigure({
     data: rep.aggregates.map((a, i) => ({
       type: 'heatmap', z: normalizeRows(a.confusion).map((row) => row.map((x) => +(100 * x).toFixed(1))), x: rep.classes, y: rep.classes,
-      colorscale: 'Blues', zmin: 0, zmax: 100, showscale: i === n - 1, xaxis: `x${i === 0 ? '' : i + 1}`, yaxis: `y${i === 0 ? '' : i + 1}`,
+      colorscale: 'Blues', reversescale: true, zmin: 0, zmax: 100, showscale: i === n - 1, xaxis: `x${i === 0 ? '' : i + 1}`, yaxis: `y${i === 0 ? '' : i + 1}`,
       texttemplate: '%{z:.0f}', hovertemplate: 'true %{y}<br>predicted %{x}<br>%{z:.1f}%<extra></extra>',
     })),
     layout: {
