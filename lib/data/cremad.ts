@@ -253,12 +253,17 @@ export interface CremadPartition {
  * 5,820 clips with a majority label): the split, checked speaker-independent, and the manifest of its
  * clips joined with the corpus metadata (demographics, media paths, intended emotion, vote counts).
  */
-export function loadCremadPartition(n: number, root: string = datasetDir(CREMAD_PARTITIONS_LAYOUT), opts: CremadOptions = {}): CremadPartition {
+export interface CremadPartitionOptions extends CremadOptions {
+  /** The full corpus manifest, when already built (saves re-reading the metadata for each partition). */
+  base?: Manifest;
+}
+
+export function loadCremadPartition(n: number, root: string = datasetDir(CREMAD_PARTITIONS_LAYOUT), opts: CremadPartitionOptions = {}): CremadPartition {
   if (!Number.isInteger(n) || n < 1 || n > 5) throw new EmolabError('data', `CREMA-D partition must be 1..5, got ${n}`);
   const file = join(root, 'partitions', `label_consensus_6class_M_${n}.csv`);
   if (!existsSync(file)) throw new EmolabError('data', `CREMA-D partition ${n} not found`, { file, hint: CREMAD_PARTITIONS_LAYOUT.fetch });
   const recs = readCsvRecords(file, ['FileName', ...Object.keys(PARTITION_SOFT), 'SpkrID', 'Gender', 'Split_Set']);
-  const base = cremadManifest(root, opts);
+  const base = opts.base ?? cremadManifest(root, opts);
   const byId = new Map(base.clips.map((c) => [c.id, c]));
   const split: Split = { name: `crema-d-partition-${n}`, train: [], dev: [], test: [] };
   const clips: Clip[] = [];

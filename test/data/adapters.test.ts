@@ -7,8 +7,8 @@ import { EmolabError } from '../../lib/errors';
 import {
   parseRavdessName, ravdessManifest, parseMeadPath, meadManifest, folderManifest, unlabeledAvManifest, csvRecords,
 } from '../../lib/data';
+import { SHARED } from './shared';
 
-const SHARED = '/work/shared/datasets';
 const WAV = join(SHARED, 'emodb', 'wav', '03a01Fa.wav');
 const isDataError = (name: string) => (e: unknown) => e instanceof EmolabError && e.stage === 'data' && e.message.includes(`[${name || '(empty name)'}]`);
 

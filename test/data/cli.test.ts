@@ -6,6 +6,7 @@ import { test } from 'node:test';
 import { EmolabError } from '../../lib/errors';
 import { run } from '../../lib/data/cli';
 import { loadManifestCsv } from '../../lib/data';
+import { SHARED } from './shared';
 
 async function capture(argv: string[]): Promise<{ code: number; out: string }> {
   const lines: string[] = [];
@@ -21,7 +22,7 @@ async function capture(argv: string[]): Promise<{ code: number; out: string }> {
 
 test('emolab data manifest emodb --out writes a loadable CSV', async () => {
   const out = join(mkdtempSync(join(tmpdir(), 'cli-')), 'emodb.csv');
-  const r = await capture(['manifest', 'emodb', '--root', '/work/shared/datasets/emodb', '--out', out]);
+  const r = await capture(['manifest', 'emodb', '--root', join(SHARED, 'emodb'), '--out', out]);
   assert.equal(r.code, 0);
   assert.match(r.out, /535 clips, 10 speakers/);
   assert.match(r.out, /anger 127, boredom 81, neutral 79, happiness 71, fear 69, sadness 62, disgust 46/);
@@ -30,10 +31,10 @@ test('emolab data manifest emodb --out writes a loadable CSV', async () => {
 
 test('emolab data splits crema-d --partition 1 and emodb folds; --out JSON', async () => {
   const out = join(mkdtempSync(join(tmpdir(), 'cli-')), 'splits.json');
-  const r = await capture(['splits', 'crema-d', '--root', '/work/shared/datasets/crema-d', '--partition', '1', '--out', out]);
+  const r = await capture(['splits', 'crema-d', '--root', join(SHARED, 'crema-d'), '--partition', '1', '--out', out]);
   assert.match(r.out, /crema-d-partition-1: train 4043 clips \/ 63 speakers, dev 878 \/ 14 .*test 899 \/ 14/);
   assert.equal(JSON.parse(readFileSync(out, 'utf8'))[0].test.length, 899);
-  const e = await capture(['splits', 'emodb', '--root', '/work/shared/datasets/emodb']);
+  const e = await capture(['splits', 'emodb', '--root', join(SHARED, 'emodb')]);
   assert.equal(e.out.split('\n').length, 5);
 });
 

@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
@@ -7,6 +8,7 @@ import {
   parseCsv, formatCsv, csvRecords, parseWavHeader, speakerIndependentSplit, assertSpeakerIndependent, seededRandom,
   leaveTwoSpeakersOutFolds, normalizeEmotion, type Clip,
 } from '../../lib/data';
+import { SHARED } from './shared';
 
 test('parseCsv: quotes, doubled quotes, embedded newlines, CRLF, empty fields, BOM', () => {
   assert.deepEqual(parseCsv('\ufeffa,"b,""c""",\r\n"x\ny",2\n'), [['a', 'b,"c"', ''], ['x\ny', '2']]);
@@ -54,7 +56,7 @@ test('parseWavHeader: hand-made headers with known durations', () => {
 });
 
 test('parseWavHeader on a real EmoDB file agrees with Python wave (30,372 frames)', () => {
-  const buf = readFileSync('/work/shared/datasets/emodb/wav/03a01Fa.wav');
+  const buf = readFileSync(join(SHARED, 'emodb/wav/03a01Fa.wav'));
   const info = parseWavHeader(buf, buf.length);
   assert.deepEqual([info.sampleRate, info.channels, info.bitsPerSample, info.frames], [16000, 1, 16, 30372]);
 });

@@ -8,8 +8,9 @@ import {
   parseCremadName, perceivedFromVotes, cremadManifest, loadCremadPartition, mediaPresent, readCremadVotes,
   assertSpeakerIndependent, targetEmotion,
 } from '../../lib/data';
+import { SHARED } from './shared';
 
-const root = '/work/shared/datasets/crema-d';
+const root = join(SHARED, 'crema-d');
 
 test('parseCremadName: real names', () => {
   assert.deepEqual(parseCremadName('1001_DFA_ANG_XX'), { id: '1001_DFA_ANG_XX', actor: '1001', sentence: 'DFA', emotionCode: 'ANG', emotion: 'anger', level: 'XX' });
@@ -46,7 +47,7 @@ test('CREMA-D votes: three modalities per clip, counts from tabulatedVotes', () 
 });
 
 test('CREMA-D manifest from metadata alone: 7,442 clips, 91 actors, media paths, none present', () => {
-  const m = cremadManifest(root);
+  const m = base();
   assert.equal(m.clips.length, 7442);
   assert.equal(m.quarantine.length, 0);
   const actors = new Set(m.clips.map((c) => c.speaker));
@@ -59,6 +60,9 @@ test('CREMA-D manifest from metadata alone: 7,442 clips, 91 actors, media paths,
   assert.equal(c.sex, 'M'); assert.equal(c.age, 51); assert.equal(c.emotion, 'anger');
   assert.deepEqual(mediaPresent(m), { clips: 7442, audio: 0, video: 0 });
 });
+
+let fullManifest: ReturnType<typeof cremadManifest> | undefined;
+const base = () => (fullManifest ??= cremadManifest(root));
 
 test('CREMA-D partition 1: 4,043/878/899 clips, 63/14/14 actors, no speaker in two sets', () => {
   const p = loadCremadPartition(1, root);
@@ -82,7 +86,7 @@ test('CREMA-D partition 1: 4,043/878/899 clips, 63/14/14 actors, no speaker in t
 
 test('CREMA-D partitions 2..5 are speaker-independent too; bad index is an error', () => {
   for (const n of [2, 5]) {
-    const p = loadCremadPartition(n, root);
+    const p = loadCremadPartition(n, root, { base: base() });
     assert.equal(p.split.train.length + p.split.dev.length + p.split.test.length, 5820);
   }
   assert.throws(() => loadCremadPartition(6, root), EmolabError);
@@ -93,7 +97,7 @@ test('CREMA-D with media folders: missing and empty WAVs quarantined, durations 
   mkdirSync(join(dir, 'AudioWAV'));
   writeFileSync(join(dir, 'VideoDemographics.csv'), '"ActorID","Age","Sex","Race","Ethnicity"\n1001,51,"Male","Caucasian","Not Hispanic"\n');
   writeFileSync(join(dir, 'SentenceFilenames.csv'), '"Stimulus_Number","Filename"\n1,"1001_IEO_NEU_XX"\n2,"1001_IEO_HAP_LO"\n3,"1001_IEO_XXX_LO"\n4,"1002_IEO_NEU_XX"\n5,"1001_DFA_ANG_XX"\n6,"1001_IEO_NEU_XX"\n');
-  copyFileSync('/work/shared/datasets/emodb/wav/03a01Fa.wav', join(dir, 'AudioWAV', '1001_IEO_NEU_XX.wav'));
+  copyFileSync(join(SHARED, 'emodb/wav/03a01Fa.wav'), join(dir, 'AudioWAV', '1001_IEO_NEU_XX.wav'));
   writeFileSync(join(dir, 'AudioWAV', '1001_IEO_HAP_LO.wav'), '');
   const m = cremadManifest(dir);
   assert.deepEqual(m.clips.map((c) => c.id), ['1001_IEO_NEU_XX']);

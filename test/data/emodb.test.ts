@@ -9,8 +9,8 @@ import {
   EMODB_LAYOUT, emodbFolds, emodbManifest, parseEmodbName, assertSpeakerIndependent,
   saveManifestCsv, loadManifestCsv, csvRecords,
 } from '../../lib/data';
+import { SHARED } from './shared';
 
-const SHARED = '/work/shared/datasets';
 const root = join(SHARED, 'emodb');
 
 test('parseEmodbName: real names', () => {

@@ -1,9 +1,11 @@
+import { join } from 'node:path';
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import {
   intendedVsPerceived, readCremadVotes, speakerEmotionTable, durationTable, splitSpeakerTable, splitFromSpeakers,
   agreementFigure, classBalanceFigure, splitFigure, type Clip, type CremadVotes,
 } from '../../lib/data';
+import { SHARED } from './shared';
 
 const clips: Clip[] = [
   { id: 'a', corpus: 't', speaker: 's1', sex: 'F', emotion: 'anger', durationS: 1 },
@@ -49,7 +51,7 @@ test('intendedVsPerceived on hand-made votes', () => {
 });
 
 test('CREMA-D: raters recognise the intended emotion least from voice alone (vote-level ~40.9/58.2/63.6% in Cao et al. 2014)', () => {
-  const v = readCremadVotes('/work/shared/datasets/crema-d');
+  const v = readCremadVotes(join(SHARED, 'crema-d'));
   const voice = intendedVsPerceived(v, 'voice'), face = intendedVsPerceived(v, 'face'), av = intendedVsPerceived(v, 'audiovisual');
   assert.ok(Math.abs(voice.voteAgreement - 0.409) < 0.015, String(voice.voteAgreement));
   assert.ok(Math.abs(face.voteAgreement - 0.582) < 0.015, String(face.voteAgreement));
