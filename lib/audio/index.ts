@@ -23,3 +23,7 @@ export { audioFeatureSet, computeAudioFeatures } from './featureSet';
 export type { AudioFeatureOptions, AudioFeatures } from './featureSet';
 export { FEATURE_SUBCOMMANDS } from './cli';
 export type { FeaturesSubcommand } from './cli';
+export { clipProsody, withSpeakerF0 } from './prosody';
+export type { ClipProsody, ProsodyInput } from './prosody';
+export { clipFeaturesFigure, groupBoxFigure, waveformEnvelope } from './plots';
+export type { ClipFigureInput } from './plots';

@@ -24,7 +24,7 @@ import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { Clip, Manifest } from '../data/types';
 import { EmolabError, errorMessage } from '../errors';
-import { repoRoot } from '../paths';
+import { repoRoot, runsRoot } from '../paths';
 import { progress } from '../report/progress';
 import { writeFileAtomic, writeJsonAtomic } from './atomic';
 import { encodeSafetensors, readSafetensorsHeader } from './safetensors';
@@ -114,6 +114,9 @@ export interface ExtractSummary {
   seconds: number;
   workers: number;
 }
+
+/** Conventional store location for a corpus: `$EMOLAB_RUNS/features/<corpus>` (shared by notebooks, CLI and training). */
+export const featureStoreDir = (corpus: string): string => join(runsRoot(), 'features', corpus);
 
 // ---------------------------------------------------------------- shard plan and jobs (pure parts)
 

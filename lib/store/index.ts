@@ -6,7 +6,7 @@
 export * from './atomic';
 export * from './safetensors';
 export {
-  extractFeatures, openFeatureStore, planShards, shardFingerprint, shardFileName, runShardJob, existingShard, buildIndex,
+  extractFeatures, openFeatureStore, featureStoreDir, planShards, shardFingerprint, shardFileName, runShardJob, existingShard, buildIndex,
 } from './featureStore';
 export type {
   FeatureSet, FeatureSetRef, FeatureSpec, FeatureStore, FeatureStoreIndex, FrameMatrix, QuarantinedClip, ShardEntry, ShardJob, ShardResult,

@@ -1,0 +1,70 @@
+/**
+ * Plotly figure specs for the audio front-end (shown and saved with lib/report/figures showFigure):
+ * one clip's waveform, log-mel spectrogram, energy and F0 on a shared time axis, and per-group distributions.
+ */
+import type { Figure } from '../report/figures';
+import type { FeatureMatrix } from './matrix';
+
+/** Min/max envelope of a long signal in `points` columns (what a waveform plot can show anyway). */
+export function waveformEnvelope(x: Float32Array, sampleRate: number, points = 1500): { t: number[]; lo: number[]; hi: number[] } {
+  const step = Math.max(1, Math.ceil(x.length / points));
+  const t: number[] = [], lo: number[] = [], hi: number[] = [];
+  for (let i = 0; i < x.length; i += step) {
+    let a = Infinity, b = -Infinity;
+    for (let j = i; j < Math.min(x.length, i + step); j++) { if (x[j] < a) a = x[j]; if (x[j] > b) b = x[j]; }
+    t.push(i / sampleRate); lo.push(a); hi.push(b);
+  }
+  return { t, lo, hi };
+}
+
+export interface ClipFigureInput {
+  signal: Float32Array;
+  sampleRate: number;
+  fbank: FeatureMatrix;
+  energyDb: Float32Array;
+  f0: Float32Array;
+  /** Frame shift in seconds (0.01). Frame t is centred at t * shift + frameLength / 2. */
+  frameShiftS?: number;
+  frameLengthS?: number;
+}
+
+/** Four stacked panels sharing the time axis: waveform, 80-bin log-mel spectrogram, RMS level (dB), F0 (Hz). */
+export function clipFeaturesFigure(c: ClipFigureInput): Figure {
+  const shift = c.frameShiftS ?? 0.01, len = c.frameLengthS ?? 0.025;
+  const times = Array.from({ length: c.fbank.frames }, (_, t) => Math.round((t * shift + len / 2) * 1000) / 1000);
+  const env = waveformEnvelope(c.signal, c.sampleRate, 700);
+  const z: number[][] = [];
+  for (let b = 0; b < c.fbank.dims; b++) {
+    const rowv: number[] = [];
+    for (let t = 0; t < c.fbank.frames; t++) rowv.push(Math.round(c.fbank.data[t * c.fbank.dims + b] * 10) / 10);
+    z.push(rowv);
+  }
+  const round = (v: number, d = 2): number => Math.round(v * 10 ** d) / 10 ** d;
+  return {
+    data: [
+      { type: 'scatter', x: env.t.map((v) => Math.round(v * 10000) / 10000), y: env.hi.map((v) => Math.round(v * 1000) / 1000), mode: 'lines', line: { width: 0.5, color: '#1f77b4' }, name: 'waveform', showlegend: false, xaxis: 'x', yaxis: 'y' },
+      { type: 'scatter', x: env.t.map((v) => Math.round(v * 10000) / 10000), y: env.lo.map((v) => Math.round(v * 1000) / 1000), mode: 'lines', line: { width: 0.5, color: '#1f77b4' }, fill: 'tonexty', showlegend: false, xaxis: 'x', yaxis: 'y', hoverinfo: 'skip' },
+      { type: 'heatmap', x: times, z, colorscale: 'Viridis', showscale: false, xaxis: 'x', yaxis: 'y2', hovertemplate: 't %{x}s, mel bin %{y}: %{z}<extra></extra>' },
+      { type: 'scatter', x: times, y: Array.from(c.energyDb, (v) => round(v)), mode: 'lines', name: 'RMS level (dBFS)', line: { color: '#d62728' }, xaxis: 'x', yaxis: 'y3', showlegend: false },
+      { type: 'scatter', x: times, y: Array.from(c.f0, (v) => (v > 0 ? round(v, 1) : null)), mode: 'markers', marker: { size: 3, color: '#2ca02c' }, name: 'F0 (Hz)', xaxis: 'x', yaxis: 'y4', showlegend: false },
+    ],
+    layout: {
+      height: 720,
+      grid: { rows: 4, columns: 1, pattern: 'coupled', roworder: 'top to bottom' },
+      xaxis: { title: { text: 'time (s)' } },
+      yaxis: { title: { text: 'amplitude' }, domain: [0.8, 1] },
+      yaxis2: { title: { text: 'mel bin' }, domain: [0.42, 0.77] },
+      yaxis3: { title: { text: 'level (dB)' }, domain: [0.22, 0.4] },
+      yaxis4: { title: { text: 'F0 (Hz)' }, domain: [0, 0.2], rangemode: 'tozero' },
+      margin: { t: 50, l: 70, r: 20, b: 50 },
+    },
+  };
+}
+
+/** Box plots (all points shown) of one value per item, one box per group, in the given group order. */
+export function groupBoxFigure(groups: { name: string; values: number[] }[], yTitle: string): Figure {
+  return {
+    data: groups.map((g) => ({ type: 'box', name: `${g.name} (n=${g.values.length})`, y: g.values.map((v) => Math.round(v * 100) / 100), boxpoints: 'all', jitter: 0.4, pointpos: 0, marker: { size: 3 } })),
+    layout: { yaxis: { title: { text: yTitle } }, showlegend: false, margin: { t: 50, b: 80 } },
+  };
+}
