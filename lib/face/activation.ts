@@ -188,3 +188,37 @@ export function facialActivation(landmarks: ArrayLike<number>, opts: ActivationO
   const lower = regionSpeed(aligned, times, LOWER_FACE);
   return { activation: upper, upper, lower, aligned: alignedOut, reference, interOcular: iod, rigidResidual: residual, headScale };
 }
+
+/**
+ * A per-video-frame series on the audio's frame grid: audio frame t (25 ms window, 10 ms hop, as
+ * lib/audio) is centred at t·hop + win/2; the value there is interpolated linearly between the two
+ * nearest video frames (NaN when either is NaN or outside the video). Pure.
+ */
+export function toAudioFrames(times: ArrayLike<number>, values: ArrayLike<number>, nAudioFrames: number, hopS = 0.01, winS = 0.025): Float32Array {
+  const out = new Float32Array(nAudioFrames).fill(NaN);
+  const n = times.length;
+  let j = 0;
+  for (let t = 0; t < nAudioFrames; t++) {
+    const c = t * hopS + winS / 2;
+    while (j + 1 < n && times[j + 1] <= c) j++;
+    if (n === 0 || c < times[0] || c > times[n - 1]) continue;
+    if (times[j] === c || j + 1 >= n) { out[t] = values[j]; continue; }
+    const w = (c - times[j]) / (times[j + 1] - times[j]);
+    out[t] = (1 - w) * values[j] + w * values[j + 1];
+  }
+  return out;
+}
+
+/** Pearson correlation over the positions where both are finite (NaN when fewer than 3). Pure. */
+export function pearson(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let n = 0, sa = 0, sb = 0;
+  for (let i = 0; i < Math.min(a.length, b.length); i++) if (Number.isFinite(a[i]) && Number.isFinite(b[i])) { n++; sa += a[i]; sb += b[i]; }
+  if (n < 3) return NaN;
+  const ma = sa / n, mb = sb / n;
+  let cov = 0, va = 0, vb = 0;
+  for (let i = 0; i < Math.min(a.length, b.length); i++) {
+    if (!(Number.isFinite(a[i]) && Number.isFinite(b[i]))) continue;
+    cov += (a[i] - ma) * (b[i] - mb); va += (a[i] - ma) ** 2; vb += (b[i] - mb) ** 2;
+  }
+  return cov / Math.sqrt(va * vb);
+}

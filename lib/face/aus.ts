@@ -160,3 +160,15 @@ export function calibrateThresholds(aus: ArrayLike<number>, nAus: number, quanti
   }
   return out;
 }
+
+/** Fraction of (usable) frames in which each AU is present: [nAUs]. Pure. */
+export function auPresenceRate(present: ArrayLike<number>, nAus: number, usable?: ArrayLike<number>): number[] {
+  const on = new Array<number>(nAus).fill(0);
+  let frames = 0;
+  for (let t = 0; t * nAus < present.length; t++) {
+    if (usable && !usable[t]) continue;
+    frames++;
+    for (let a = 0; a < nAus; a++) on[a] += present[t * nAus + a];
+  }
+  return on.map((v) => (frames ? v / frames : NaN));
+}

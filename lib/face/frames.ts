@@ -206,3 +206,21 @@ export async function readFrames(file: string, opts: DecodeOptions = {}): Promis
   for await (const f of decodeFrames(file, opts)) out.push(f);
   return out;
 }
+
+/**
+ * One frame as JPEG bytes (ffmpeg's mjpeg encoder), `width` pixels wide — for figures: a plotly
+ * `image` trace takes it as a data: URI, far smaller than raw pixels.
+ */
+export async function frameJpeg(file: string, timeS: number, width = 480, quality = 5): Promise<Uint8Array> {
+  if (!existsSync(file)) fail(file, 'video file not found');
+  const chunks: Buffer[] = [];
+  const cmd = fluent(file)
+    .seekInput(Math.max(0, timeS))
+    .noAudio()
+    .outputOptions(['-frames:v', '1', '-vf', `scale=${width}:-2`, '-q:v', String(quality), '-f', 'image2pipe', '-c:v', 'mjpeg']);
+  const done = new Promise<Error | undefined>((resolve) => { cmd.on('end', () => resolve(undefined)); cmd.on('error', (e: Error) => resolve(e)); });
+  for await (const c of cmd.pipe() as AsyncIterable<Buffer>) chunks.push(c);
+  const err = await done;
+  if (err || chunks.length === 0) fail(file, `could not grab a frame at ${timeS} s${err ? `: ${err.message}` : ''}`);
+  return new Uint8Array(Buffer.concat(chunks));
+}

@@ -90,6 +90,9 @@ export interface FaceLandmarkerSession {
 
 const req = createRequire(join(repoRoot, 'package.json'));
 
+/** tasks-vision's image parameter type, named without the DOM's ImageData (absent in tslab's compiler setup). */
+type MpImageSource = Parameters<MpFaceLandmarker['detectForVideo']>[0];
+
 function tasksVisionDir(): string {
   // The package's "exports" hide package.json; its main entry sits at the package root.
   return dirname(req.resolve('@mediapipe/tasks-vision'));
@@ -101,6 +104,16 @@ export function tasksVisionVersion(): string {
 
 let creation: Promise<unknown> = Promise.resolve();
 
+/** Routine MediaPipe log lines: glog INFO/WARNING ("I1123 ...", "W1123 ...") and graph/XNNPACK notices. */
+export const ROUTINE_MEDIAPIPE_LOG = /^(?:[IW]\d{4} |Graph (?:successfully started running|finished closing successfully)|INFO: Created TensorFlow Lite XNNPACK)/;
+
+function mediapipeLog(isErr: boolean): (line: string) => void {
+  return (line: string) => {
+    if (process.env.EMOLAB_FACE_VERBOSE !== '1' && ROUTINE_MEDIAPIPE_LOG.test(line)) return;
+    if (isErr) console.error(line); else console.log(line);
+  };
+}
+
 /** Run `fn` with the browser globals in place; serialised, restored afterwards. */
 async function withBrowserGlobals<T>(fn: () => Promise<T>): Promise<T> {
   const run = creation.then(async () => {
@@ -109,15 +122,19 @@ async function withBrowserGlobals<T>(fn: () => Promise<T>): Promise<T> {
     const saved = new Map<string, PropertyDescriptor | undefined>(names.map((n) => [n, Object.getOwnPropertyDescriptor(g, n)]));
     const define = (n: string, v: unknown) => Object.defineProperty(g, n, { value: v, configurable: true, writable: true, enumerable: false });
     define('self', globalThis);
+    // The emscripten Module tasks-vision will use: its glog/INFO chatter is dropped unless
+    // EMOLAB_FACE_VERBOSE=1; warnings of level E/F and anything unrecognised still reach stderr.
+    define('Module', { print: mediapipeLog(false), printErr: mediapipeLog(true) });
     if (g.navigator === undefined) define('navigator', { userAgent: `Node.js/${process.versions.node}` });
     define('OffscreenCanvas', SoftOffscreenCanvas);
     define('importScripts', (...urls: string[]) => {
       for (const url of urls) {
         const code = readFileSync(url, 'utf8');
         const mod = { exports: {} as unknown };
-        const wrapper = runInThisContext(`(function (require, module, exports, __filename, __dirname) {${code}\n})`, { filename: url }) as
-          (r: NodeJS.Require, m: { exports: unknown }, e: unknown, f: string, d: string) => void;
-        wrapper(createRequire(url), mod, mod.exports, url, dirname(url));
+        // `dbg` is where the glue sends glog warnings (custom_emscripten_dbgn) when it is defined.
+        const wrapper = runInThisContext(`(function (require, module, exports, __filename, __dirname, dbg) {${code}\n})`, { filename: url }) as
+          (r: NodeJS.Require, m: { exports: unknown }, e: unknown, f: string, d: string, dbg: (s: string) => void) => void;
+        wrapper(createRequire(url), mod, mod.exports, url, dirname(url), mediapipeLog(true));
         define('ModuleFactory', mod.exports);
       }
     });
@@ -235,7 +252,7 @@ export async function createFaceLandmarker(opts: LandmarkerOptions = {}): Promis
       const ts = timestampMs > lastTs ? timestampMs : lastTs + 1;
       lastTs = ts;
       lastSize = { width: image.width, height: image.height };
-      const result = mp.detectForVideo(image as unknown as ImageData, ts);
+      const result = mp.detectForVideo(image as unknown as MpImageSource, ts);
       return observationsFromResult(result, image.width, image.height);
     },
     reset(): void {
@@ -243,7 +260,7 @@ export async function createFaceLandmarker(opts: LandmarkerOptions = {}): Promis
       const w = lastSize?.width ?? 64, h = lastSize?.height ?? 64;
       const blank = { data: new Uint8ClampedArray(w * h * 4), width: w, height: h };
       lastTs += 1;
-      const r = mp.detectForVideo(blank as unknown as ImageData, lastTs);
+      const r = mp.detectForVideo(blank as unknown as MpImageSource, lastTs);
       if (r.faceLandmarks.length > 0) throw new EmolabError('face', 'face landmarker still reports a face on a blank frame after reset()');
     },
     async recreate(): Promise<void> {

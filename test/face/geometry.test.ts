@@ -162,3 +162,18 @@ test('blendshapes to action units: mapping, presence thresholds, calibration', (
   const neutral = Float32Array.from({ length: 100 * 2 }, (_, i) => (i % 2 === 0 ? (i / 2) / 100 : 0.01));
   assert.deepEqual(calibrateThresholds(neutral, 2, 0.95, 0.2).map((v) => +v.toFixed(2)), [0.94, 0.2]); // nearest rank of 0.95 * (100 - 1)
 });
+
+test('face series onto the 10 ms audio grid, and Pearson correlation', async () => {
+  const { toAudioFrames, pearson } = await import('../../lib/face/activation');
+  // 30 fps frames at 0, 1/30, ...; audio frame t centred at t * 0.01 + 0.0125.
+  const times = Float64Array.from({ length: 4 }, (_, i) => i / 30);
+  const vals = Float32Array.from([0, 3, 6, NaN]);
+  const a = toAudioFrames(times, vals, 12);
+  assert.ok(Math.abs(a[0] - 0.0125 * 90) < 1e-5, `${a[0]}`); // slope 3 per 1/30 s = 90 per s
+  assert.ok(Math.abs(a[5] - 0.0625 * 90) < 1e-4);
+  assert.ok(Number.isNaN(a[7]), 'next to a NaN frame');
+  assert.ok(Number.isNaN(a[11]), 'after the last frame');
+  assert.ok(Math.abs(pearson([1, 2, 3, 4], [2, 4, 6, 8.0]) - 1) < 1e-12);
+  assert.ok(Math.abs(pearson([1, 2, 3, 4, NaN], [4, 3, 2, 1, 7]) + 1) < 1e-12);
+  assert.ok(Number.isNaN(pearson([1, 2], [1, 2])));
+});
