@@ -10,6 +10,8 @@ import {
 import { SHARED } from './shared';
 
 const WAV = join(SHARED, 'emodb', 'wav', '03a01Fa.wav');
+/** The first bytes of an MP4 (an ftyp box); enough for the signature check. */
+const MP4 = Buffer.from('\0\0\0\x18ftypisom\0\0\x02\0isomiso2', 'latin1');
 const isDataError = (name: string) => (e: unknown) => e instanceof EmolabError && e.stage === 'data' && e.message.includes(`[${name || '(empty name)'}]`);
 
 test('parseRavdessName: a real name decoded field by field', () => {
@@ -48,8 +50,8 @@ test('RAVDESS manifest: audio-only WAV and audio-video MP4 of a take are one cli
   const dir = mkdtempSync(join(tmpdir(), 'ravdess-'));
   mkdirSync(join(dir, 'Actor_01')); mkdirSync(join(dir, 'Video_Actor_01'));
   copyFileSync(WAV, join(dir, 'Actor_01', '03-01-05-02-01-01-01.wav'));
-  writeFileSync(join(dir, 'Video_Actor_01', '01-01-05-02-01-01-01.mp4'), 'fake mp4 bytes');
-  writeFileSync(join(dir, 'Video_Actor_01', '02-01-05-02-01-01-01.mp4'), 'fake mp4 bytes'); // video-only duplicate of the take: redundant
+  writeFileSync(join(dir, 'Video_Actor_01', '01-01-05-02-01-01-01.mp4'), MP4);
+  writeFileSync(join(dir, 'Video_Actor_01', '02-01-05-02-01-01-01.mp4'), MP4); // video-only duplicate of the take: redundant
   copyFileSync(WAV, join(dir, 'Actor_01', '03-02-03-01-01-01-01.wav')); // song: skipped by default
   writeFileSync(join(dir, 'Actor_01', '03-01-04-01-01-01-01.wav'), ''); // zero-length
   writeFileSync(join(dir, 'Actor_01', '03-01-99-01-01-01-01.wav'), 'x'); // unknown emotion
@@ -94,14 +96,16 @@ test('MEAD manifest on the real DreamTalk clips: 24 clips, 3 speakers x 8 emotio
 test('MEAD manifest on a tree: video + audio joined, other views skipped, mismatched names quarantined', () => {
   const dir = mkdtempSync(join(tmpdir(), 'mead-'));
   for (const d of ['M003/video/front/angry/level_1', 'M003/video/left_30/angry/level_1', 'M003/audio/angry/level_1']) mkdirSync(join(dir, d), { recursive: true });
-  writeFileSync(join(dir, 'M003/video/front/angry/level_1/001.mp4'), 'v');
-  writeFileSync(join(dir, 'M003/video/left_30/angry/level_1/001.mp4'), 'v');
-  writeFileSync(join(dir, 'M003/audio/angry/level_1/001.m4a'), 'a');
+  writeFileSync(join(dir, 'M003/video/front/angry/level_1/001.mp4'), MP4);
+  writeFileSync(join(dir, 'M003/video/left_30/angry/level_1/001.mp4'), MP4);
+  writeFileSync(join(dir, 'M003/audio/angry/level_1/001.m4a'), MP4);
   writeFileSync(join(dir, 'M003/audio/angry/level_1/002.m4a'), '');
+  writeFileSync(join(dir, 'M003/audio/angry/level_1/003.m4a'), 'version https://git-lfs.github.com/spec/v1\noid sha256:abc\nsize 12345\n');
+  writeFileSync(join(dir, 'M003/video/front/angry/level_1/004.mp4'), '<!DOCTYPE html><html>Not found</html>');
   const m = meadManifest(dir);
   assert.equal(m.clips.length, 1);
   assert.ok(m.clips[0].videoPath!.includes('/front/')); assert.ok(m.clips[0].audioPath!.endsWith('001.m4a'));
-  assert.deepEqual(m.quarantine.map((q) => q.reason), ['zero-length file']);
+  assert.deepEqual(m.quarantine.map((q) => q.reason).sort(), ['an HTML page, not media (failed download?)', 'git-lfs pointer, not media (run: git lfs pull)', 'zero-length file']);
   assert.ok(meadManifest(dir, { view: 'left_30' }).clips[0].videoPath!.includes('/left_30/'));
 });
 

@@ -6,7 +6,7 @@ import fc from 'fast-check';
 import { EmolabError } from '../../lib/errors';
 import {
   parseCsv, formatCsv, csvRecords, parseWavHeader, speakerIndependentSplit, assertSpeakerIndependent, seededRandom,
-  leaveTwoSpeakersOutFolds, normalizeEmotion, type Clip,
+  leaveTwoSpeakersOutFolds, normalizeEmotion, sniffMediaProblem, type Clip,
 } from '../../lib/data';
 import { SHARED } from './shared';
 
@@ -101,4 +101,15 @@ test('normalizeEmotion maps corpus words and codes', () => {
   assert.equal(normalizeEmotion('HAP'), 'happiness');
   assert.equal(normalizeEmotion('surprised'), 'surprise');
   assert.equal(normalizeEmotion('elated'), undefined);
+});
+
+test('sniffMediaProblem: real MP4 passes; LFS pointers, HTML pages and wrong signatures are named', () => {
+  const mp4 = readFileSync(join(SHARED, 'mead-samples', 'dreamtalk', 'M030_front_angry_level3_001.mp4')).subarray(0, 64);
+  assert.equal(sniffMediaProblem(mp4, '.mp4'), undefined);
+  assert.match(sniffMediaProblem(mp4, '.flv')!, /not an FLV/);
+  assert.equal(sniffMediaProblem(Buffer.from('FLV\x01\x05\0\0\0\x09', 'latin1'), '.flv'), undefined);
+  assert.match(sniffMediaProblem(Buffer.from('version https://git-lfs.github.com/spec/v1\noid sha256:0'), '.wav')!, /git-lfs pointer/);
+  assert.match(sniffMediaProblem(Buffer.from('  <html><body>503</body></html>'), '.mp4')!, /HTML page/);
+  assert.match(sniffMediaProblem(Buffer.from('RIFF\0\0\0\0WAVEfmt '), '.mp4')!, /not an MP4/);
+  assert.equal(sniffMediaProblem(Buffer.from('anything'), '.ogg'), undefined);
 });

@@ -99,8 +99,12 @@ test('CREMA-D with media folders: missing and empty WAVs quarantined, durations 
   writeFileSync(join(dir, 'SentenceFilenames.csv'), '"Stimulus_Number","Filename"\n1,"1001_IEO_NEU_XX"\n2,"1001_IEO_HAP_LO"\n3,"1001_IEO_XXX_LO"\n4,"1002_IEO_NEU_XX"\n5,"1001_DFA_ANG_XX"\n6,"1001_IEO_NEU_XX"\n');
   copyFileSync(join(SHARED, 'emodb/wav/03a01Fa.wav'), join(dir, 'AudioWAV', '1001_IEO_NEU_XX.wav'));
   writeFileSync(join(dir, 'AudioWAV', '1001_IEO_HAP_LO.wav'), '');
+  mkdirSync(join(dir, 'VideoMP4'));
+  writeFileSync(join(dir, 'VideoMP4', '1001_IEO_NEU_XX.mp4'), Buffer.from('\0\0\0\x18ftypisom', 'latin1'));
   const m = cremadManifest(dir);
   assert.deepEqual(m.clips.map((c) => c.id), ['1001_IEO_NEU_XX']);
+  assert.equal(m.clips[0].videoPath, join(dir, 'VideoMP4', '1001_IEO_NEU_XX.mp4'), 'an mp4 conversion is preferred when present');
+  assert.deepEqual(mediaPresent(m), { clips: 1, audio: 1, video: 1 });
   assert.ok(Math.abs(m.clips[0].durationS! - 1.89825) < 1e-5);
   const reasons = m.quarantine.map((q) => `${q.file.split('/').pop()}: ${q.reason}`).sort();
   assert.equal(reasons.length, 5, reasons.join('\n'));
