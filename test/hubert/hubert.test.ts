@@ -13,37 +13,23 @@ import {
   canonicalHubertName, disposeHubert, disposeHubertOutput, hubertForward, initHubert, loadHubertWeights, paramsToArrays, weightNorm,
 } from '../../lib/models/hubert';
 import { run as runCli } from '../../lib/models/hubertCli';
+import { hubertParity, maxAbsDiff } from '../../lib/models/hubertParity';
 
 const fx = join(fixturesRoot(), 'hubert_tiny');
 const tmp = mkdtempSync(join(tmpdir(), 'emolab-hubert-'));
 
-function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  assert.equal(a.length, b.length);
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
-  return m;
-}
 
 for (const backend of ['wasm', 'cpu'] as const) {
   test(`parity with transformers HubertModel on hubert_tiny (${backend}), both weight files`, async () => {
     await initBackend(backend);
     const cfg = loadHubertConfig(fx);
-    const ref = readSafetensors(join(fx, 'outputs.safetensors')).tensors;
-    const x = tf.tensor2d(readF32(join(fx, 'input.f32')), [1, 32000]);
     for (const file of ['model.safetensors', 'state_dict.safetensors']) {
-      const { model, ignored } = loadHubertWeights(cfg, join(fx, file));
-      assert.deepEqual(ignored, []);
-      const o = hubertForward(model, x, { outputHiddenStates: true });
-      assert.equal(o.hiddenStates!.length, cfg.numHiddenLayers + 1);
-      const diffs: Record<string, number> = { extract_features: maxAbsDiff(o.extractFeatures.dataSync(), ref.extract_features.data as Float32Array) };
-      o.hiddenStates!.forEach((h, i) => { diffs[`hidden_states.${i}`] = maxAbsDiff(h.dataSync(), ref[`hidden_states.${i}`].data as Float32Array); });
-      diffs.last_hidden_state = maxAbsDiff(o.lastHiddenState.dataSync(), ref.last_hidden_state.data as Float32Array);
-      for (const [k, d] of Object.entries(diffs)) assert.ok(d < 1e-4, `${backend} ${file} ${k}: max abs diff ${d}`);
-      console.log(`# ${backend} ${file} ${Object.entries(diffs).map(([k, d]) => `${k}=${d.toExponential(1)}`).join(' ')}`);
-      disposeHubertOutput(o);
-      disposeHubert(model);
+      const r = hubertParity(fx, file);
+      const names = Object.keys(r.maxAbsDiff).sort();
+      assert.deepEqual(names, ['extract_features', ...Array.from({ length: cfg.numHiddenLayers + 1 }, (_, i) => `hidden_states.${i}`), 'last_hidden_state'].sort());
+      for (const [k, d] of Object.entries(r.maxAbsDiff)) assert.ok(d < 1e-4, `${backend} ${file} ${k}: max abs diff ${d}`);
+      console.log(`# ${backend} ${file} ${Object.entries(r.maxAbsDiff).map(([k, d]) => `${k}=${d.toExponential(1)}`).join(' ')} forward ${r.forwardMs.toFixed(0)} ms`);
     }
-    x.dispose();
   });
 }
 
