@@ -148,6 +148,11 @@ export class KaldiFbank {
   private readonly opts: Required<Pick<KaldiFbankOptions, 'inputScale' | 'preemphasis' | 'removeDc' | 'usePower' | 'useLog'>>;
   private readonly window: Float64Array;
   private readonly filters: MelFilter[];
+  /** The filters flattened: weights of filter b are melWeights[melOffset[b] ..] applied from FFT bin melStart[b]. */
+  private readonly melStart: Int32Array;
+  private readonly melLength: Int32Array;
+  private readonly melOffset: Int32Array;
+  private readonly melWeights: Float64Array;
   private readonly fft: FFT;
   private readonly frame: Float64Array;
   private readonly spectrum: Float64Array;
@@ -161,47 +166,50 @@ export class KaldiFbank {
     if (!(this.opts.preemphasis >= 0 && this.opts.preemphasis <= 1)) throw new RangeError('preemphasis must be in [0, 1]');
     this.window = windowFunction(o.windowType ?? 'povey', this.geometry.windowSize, o.blackmanCoeff);
     this.filters = melBanks(this.numMelBins, this.geometry.paddedSize, sr, o.lowFreq ?? 20, o.highFreq ?? 0);
+    this.melStart = Int32Array.from(this.filters, (f) => f.start);
+    this.melLength = Int32Array.from(this.filters, (f) => f.weights.length);
+    this.melOffset = new Int32Array(this.filters.length);
+    for (let b = 1; b < this.filters.length; b++) this.melOffset[b] = this.melOffset[b - 1] + this.melLength[b - 1];
+    this.melWeights = new Float64Array(this.filters.reduce((n, f) => n + f.weights.length, 0));
+    this.filters.forEach((f, b) => this.melWeights.set(f.weights, this.melOffset[b]));
     this.fft = new FFT(this.geometry.paddedSize);
-    this.frame = new Float64Array(this.geometry.paddedSize);
+    this.frame = new Float64Array(this.geometry.paddedSize); // samples W.. stay 0 (zero padding)
     this.spectrum = new Float64Array(2 * this.geometry.paddedSize);
     this.power = new Float64Array(this.geometry.paddedSize / 2 + 1);
   }
 
   /** Log-mel energies [frames, numMelBins]; 0 frames when the signal is shorter than one window. */
   compute(signal: Float32Array): FeatureMatrix {
-    const { windowSize, windowShift, paddedSize } = this.geometry;
-    const { inputScale, preemphasis, removeDc, usePower, useLog } = this.opts;
-    const T = numFrames(signal.length, windowSize, windowShift);
+    const { windowSize: W, windowShift, paddedSize } = this.geometry;
+    const { inputScale, preemphasis: p, removeDc, usePower, useLog } = this.opts;
+    const T = numFrames(signal.length, W, windowShift);
     const M = this.numMelBins;
     const out = featureMatrix(T, M);
     const x = this.frame, spec = this.spectrum, pow = this.power, win = this.window;
+    const { melStart, melLength, melOffset, melWeights } = this;
     const half = paddedSize / 2;
     for (let t = 0; t < T; t++) {
       const off = t * windowShift;
-      let mean = 0;
-      for (let i = 0; i < windowSize; i++) { const v = signal[off + i] * inputScale; x[i] = v; mean += v; }
-      if (removeDc) {
-        mean /= windowSize;
-        for (let i = 0; i < windowSize; i++) x[i] -= mean;
-      }
-      if (preemphasis !== 0) {
-        for (let i = windowSize - 1; i > 0; i--) x[i] -= preemphasis * x[i - 1];
-        x[0] -= preemphasis * x[0];
-      }
-      for (let i = 0; i < windowSize; i++) x[i] *= win[i];
-      for (let i = windowSize; i < paddedSize; i++) x[i] = 0;
+      // One pass to copy and sum, one backward pass for DC removal + pre-emphasis + window (all linear, so
+      // the x32768 input scale is applied once at the end as a factor scale^2 on the power).
+      let sum = 0;
+      for (let i = 0; i < W; i++) { const v = signal[off + i]; x[i] = v; sum += v; }
+      const mean = removeDc ? sum / W : 0;
+      for (let i = W - 1; i > 0; i--) x[i] = (x[i] - mean - p * (x[i - 1] - mean)) * win[i];
+      x[0] = (x[0] - mean) * (1 - p) * win[0];
       this.fft.realTransform(spec, x);
-      for (let k = 0; k <= half; k++) {
-        const re = spec[2 * k], im = spec[2 * k + 1];
-        const p = re * re + im * im;
-        pow[k] = usePower ? p : Math.sqrt(p);
+      const scale2 = inputScale * inputScale;
+      if (usePower) {
+        for (let k = 0; k <= half; k++) { const re = spec[2 * k], im = spec[2 * k + 1]; pow[k] = (re * re + im * im) * scale2; }
+      } else {
+        for (let k = 0; k <= half; k++) { const re = spec[2 * k], im = spec[2 * k + 1]; pow[k] = Math.sqrt(re * re + im * im) * inputScale; }
       }
       const base = t * M;
       for (let b = 0; b < M; b++) {
-        const { start, weights } = this.filters[b];
+        const start = melStart[b], len = melLength[b], wo = melOffset[b];
         let e = 0;
-        for (let j = 0; j < weights.length; j++) e += weights[j] * pow[start + j];
-        out.data[base + b] = useLog ? Math.log(Math.max(e, FLOAT32_EPS)) : e;
+        for (let j = 0; j < len; j++) e += melWeights[wo + j] * pow[start + j];
+        out.data[base + b] = useLog ? Math.log(e > FLOAT32_EPS ? e : FLOAT32_EPS) : e;
       }
     }
     return out;

@@ -5,10 +5,10 @@
  * the same number of frames), each frame integrating `frameLengthMs` of signal plus the longest lag.
  *
  * Speed: the signal is first low-passed (windowed-sinc FIR, cutoff 0.85 x the new Nyquist) and decimated to
- * `analysisRate` (8 kHz by default; speech F0 < 500 Hz needs far less). For each lag the squared differences
- * are prefix-summed once over the whole signal, so every frame's d(tau) is one subtraction: the cost is
- * samples x maxLag, ~2.5x less than summing each (overlapping) frame directly, and in measurements faster than
- * an FFT cross-correlation per frame with fft.js (two 512-point complex FFTs per frame).
+ * `analysisRate` (8 kHz by default; speech F0 < 500 Hz needs far less; on EmoDB 99.9% of frames voiced in both
+ * agree within 5% with a 16 kHz analysis). Lag products are summed once per block of samples shared by the
+ * overlapping frames, so the cost is samples x maxLag, ~2.5x less than summing each frame directly, and in
+ * measurements faster than an FFT cross-correlation per frame with fft.js (two 512-point complex FFTs per frame).
  */
 import { frameGeometry, numFrames } from './kaldi';
 
@@ -113,24 +113,22 @@ export function yinPitch(signal: Float32Array, opts: YinOptions = {}): PitchTrac
   const threshold = opts.threshold ?? 0.15;
   const silencePow = Math.pow(10, (opts.silenceDb ?? -50) / 10);
 
-  // Decimated signal, zero-padded so every frame has W + tauMax samples.
+  // Decimated signal, zero-padded so every frame has W + tauMax samples (+ 7 spare lags for the unrolled loop).
   const dec = decimate(signal, factor);
-  const span = (T - 1) * hop + W; // prefix sums needed up to here
-  const L = span + tauMax + 4; // + 3 spare lags for the 4-lag unrolled loop
+  const span = (T - 1) * hop + W; // every frame lies in x[0, span)
+  const L = span + tauMax + 8;
   const x = new Float64Array(L);
   x.set(dec.subarray(0, Math.min(dec.length, L)));
-
-  // Frame energies (for the silence gate) from a prefix sum of squares.
+  // Prefix sum of squares: frame energies (silence gate) and the energy terms of d(tau).
+  const sq = new Float64Array(L + 1);
+  for (let n = 0; n < L; n++) sq[n + 1] = sq[n] + x[n] * x[n];
   const loud = new Uint8Array(T);
-  {
-    const cum = new Float64Array(span + 1);
-    for (let n = 0; n < span; n++) cum[n + 1] = cum[n] + x[n] * x[n];
-    for (let t = 0; t < T; t++) loud[t] = (cum[t * hop + W] - cum[t * hop]) / W >= silencePow ? 1 : 0;
-  }
+  for (let t = 0; t < T; t++) loud[t] = (sq[t * hop + W] - sq[t * hop]) / W >= silencePow ? 1 : 0;
 
-  // d[t, tau] = sum_{j<W} (x[t*hop + j] - x[t*hop + j + tau])^2. Squared differences are summed per block of
-  // B = gcd(hop, W) samples (every frame boundary is a block boundary), four lags at a time (independent
-  // accumulators, shared loads), then each frame adds up its W / B blocks.
+  // d[t, tau] = sum_{j<W} (x_{o+j} - x_{o+j+tau})^2 = e(o, o+W) + e(o+tau, o+tau+W) - 2 r_t(tau), with o = t*hop.
+  // The lag products r are summed per block of B = gcd(hop, W) samples (every frame boundary is a block
+  // boundary), eight lags at a time (independent accumulators sharing the load of x_n: measured 1.4x faster than
+  // summing squared differences four lags at a time), and each frame adds up its W / B blocks.
   const stride = tauMax + 1;
   const d = new Float64Array(T * stride);
   const B = gcd(hop, W);
@@ -139,25 +137,27 @@ export function yinPitch(signal: Float32Array, opts: YinOptions = {}): PitchTrac
   // Only blocks under a non-silent frame are needed (silent frames are unvoiced without analysis).
   const needBlock = new Uint8Array(nb);
   for (let t = 0; t < T; t++) if (loud[t]) needBlock.fill(1, t * hb, t * hb + wb);
-  const p0 = new Float64Array(nb + 1), p1 = new Float64Array(nb + 1), p2 = new Float64Array(nb + 1), p3 = new Float64Array(nb + 1);
-  for (let tau = 1; tau <= tauMax; tau += 4) {
-    const t1 = Math.min(tau + 1, L - span), t2 = Math.min(tau + 2, L - span), t3 = Math.min(tau + 3, L - span);
+  const P = Array.from({ length: 8 }, () => new Float64Array(nb + 1));
+  const [p0, p1, p2, p3, p4, p5, p6, p7] = P;
+  for (let tau = 1; tau <= tauMax; tau += 8) {
     for (let k = 0, n0 = 0; k < nb; k++, n0 += B) {
-      if (!needBlock[k]) { p0[k + 1] = p0[k]; p1[k + 1] = p1[k]; p2[k + 1] = p2[k]; p3[k + 1] = p3[k]; continue; }
-      let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-      for (let n = n0, end = n0 + B; n < end; n++) {
-        const xn = x[n];
-        const a = xn - x[n + tau], b = xn - x[n + t1], c = xn - x[n + t2], e = xn - x[n + t3];
-        s0 += a * a; s1 += b * b; s2 += c * c; s3 += e * e;
+      let s0 = 0, s1 = 0, s2 = 0, s3 = 0, s4 = 0, s5 = 0, s6 = 0, s7 = 0;
+      if (needBlock[k]) {
+        for (let n = n0, end = n0 + B; n < end; n++) {
+          const xn = x[n], m = n + tau;
+          s0 += xn * x[m]; s1 += xn * x[m + 1]; s2 += xn * x[m + 2]; s3 += xn * x[m + 3];
+          s4 += xn * x[m + 4]; s5 += xn * x[m + 5]; s6 += xn * x[m + 6]; s7 += xn * x[m + 7];
+        }
       }
       p0[k + 1] = p0[k] + s0; p1[k + 1] = p1[k] + s1; p2[k + 1] = p2[k] + s2; p3[k + 1] = p3[k] + s3;
+      p4[k + 1] = p4[k] + s4; p5[k + 1] = p5[k] + s5; p6[k + 1] = p6[k] + s6; p7[k + 1] = p7[k] + s7;
     }
-    for (let t = 0, kb = 0; t < T; t++, kb += hb) {
-      const row = t * stride;
-      d[row + tau] = p0[kb + wb] - p0[kb];
-      if (tau + 1 <= tauMax) d[row + tau + 1] = p1[kb + wb] - p1[kb];
-      if (tau + 2 <= tauMax) d[row + tau + 2] = p2[kb + wb] - p2[kb];
-      if (tau + 3 <= tauMax) d[row + tau + 3] = p3[kb + wb] - p3[kb];
+    for (let j = 0; j < 8 && tau + j <= tauMax; j++) {
+      const pj = P[j], lag = tau + j;
+      for (let t = 0, kb = 0, o = 0; t < T; t++, kb += hb, o += hop) {
+        const e1 = sq[o + W] - sq[o], e2 = sq[o + lag + W] - sq[o + lag];
+        d[t * stride + lag] = e1 + e2 - 2 * (pj[kb + wb] - pj[kb]);
+      }
     }
   }
 
