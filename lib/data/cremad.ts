@@ -12,7 +12,7 @@
  * video paths point where the media belong, and `mediaPresent()` says how many are actually there.
  */
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { EmolabError, errorMessage } from '../errors';
 import { datasetDir, type DatasetLayout } from '../paths';
 import { readCsvRecords } from './csv';
@@ -175,6 +175,7 @@ function firstExisting(paths: string[]): string | undefined {
  * durations are read from the headers; when they are absent, the clips are kept (metadata-only).
  */
 export function cremadManifest(root: string = datasetDir(CREMAD_LAYOUT), opts: CremadOptions = {}): Manifest {
+  root = resolve(root);
   const modality = opts.votes ?? 'audiovisual';
   const actors = readCremadDemographics(root);
   const names = readCremadClipNames(root);
@@ -259,6 +260,7 @@ export interface CremadPartitionOptions extends CremadOptions {
 }
 
 export function loadCremadPartition(n: number, root: string = datasetDir(CREMAD_PARTITIONS_LAYOUT), opts: CremadPartitionOptions = {}): CremadPartition {
+  root = resolve(root);
   if (!Number.isInteger(n) || n < 1 || n > 5) throw new EmolabError('data', `CREMA-D partition must be 1..5, got ${n}`);
   const file = join(root, 'partitions', `label_consensus_6class_M_${n}.csv`);
   if (!existsSync(file)) throw new EmolabError('data', `CREMA-D partition ${n} not found`, { file, hint: CREMAD_PARTITIONS_LAYOUT.fetch });

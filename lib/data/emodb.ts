@@ -7,7 +7,7 @@
  * E Ekel = disgust, A Angst = fear, F Freude = happiness, T Trauer = sadness, N neutral.
  */
 import { readdirSync } from 'node:fs';
-import { extname, join } from 'node:path';
+import { extname, join, resolve } from 'node:path';
 import { EmolabError, errorMessage } from '../errors';
 import { datasetDir, type DatasetLayout } from '../paths';
 import { buildManifest, mediaProblem } from './quarantine';
@@ -73,6 +73,7 @@ export interface EmodbOptions {
  * and duration from each WAV header. Malformed names and unreadable files go to quarantine.
  */
 export function emodbManifest(root: string = datasetDir(EMODB_LAYOUT), opts: EmodbOptions = {}): Manifest {
+  root = resolve(root);
   const wavDir = join(root, 'wav');
   let names: string[];
   try {

@@ -191,7 +191,7 @@ export async function fetchEmodb(opts: FetchOptions = {}): Promise<FetchResult> 
 }
 
 function cremadHint(dest: string): string {
-  return `install git-lfs and run: git lfs clone ${CREMAD_REPO} ${dest} (mirror: ${CREMAD_MIRROR}); ` +
+  return `clone it yourself: git lfs clone ${CREMAD_REPO} ${dest} (mirror: ${CREMAD_MIRROR}); ` +
     `or copy an existing clone so that ${join(dest, 'AudioWAV', '1001_DFA_ANG_XX.wav')}, ${join(dest, 'VideoFlash', '1001_DFA_ANG_XX.flv')} ` +
     `and ${join(dest, 'VideoDemographics.csv')} exist (${CREMAD_CLIP_COUNT} clips); the metadata alone (VideoDemographics.csv, SentenceFilenames.csv, processedResults/) is enough for manifests and partitions`;
 }
@@ -235,7 +235,7 @@ export async function fetchCremad(opts: CremadFetchOptions = {}): Promise<FetchR
   const present = verify();
   if (present) { log(`CREMA-D already present at ${dest}: ${present.verified} clips with audio`); return { ...present, alreadyPresent: true }; }
   const lfs = runGit(['lfs', 'version'], undefined, 10000);
-  if (!lfs.ok) throw new EmolabError('data', 'git-lfs is not installed (CREMA-D media are git-lfs objects)', { file: dest, hint: `install it (Debian: apt-get install git-lfs), or ${cremadHint(dest)}` });
+  if (!lfs.ok) throw new EmolabError('data', 'git-lfs is not installed (CREMA-D media are git-lfs objects)', { file: dest, hint: `install it (Debian: apt-get install git-lfs) and run this command again; or ${cremadHint(dest)}` });
   mkdirSync(dataDir, { recursive: true });
   const isClone = existsSync(join(dest, '.git'));
   if (existsSync(dest) && !isClone) {

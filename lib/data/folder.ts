@@ -8,7 +8,7 @@
  * `duration`), text (`text_id`, `sentence`), sex (`sex`, `gender`). Other columns are kept in `extra`.
  */
 import { existsSync, readdirSync } from 'node:fs';
-import { basename, extname, join } from 'node:path';
+import { basename, extname, join, resolve } from 'node:path';
 import { EmolabError } from '../errors';
 import { datasetDir, type DatasetLayout } from '../paths';
 import { readCsvRecords, type CsvRecord } from './csv';
@@ -67,6 +67,7 @@ const falsy = (v: string | undefined): boolean => v !== undefined && /^(false|0|
  * missing/empty files and duplicate ids go to quarantine.
  */
 export function folderManifest(root: string, opts: FolderOptions = {}): Manifest {
+  root = resolve(root);
   const labelsFile = join(root, opts.labels ?? 'labels.csv');
   if (!existsSync(labelsFile)) throw new EmolabError('data', 'labels CSV not found', { file: labelsFile, hint: 'a folder corpus needs a CSV with at least a file column (file/path/filename) beside its media' });
   const recs: CsvRecord[] = readCsvRecords(labelsFile);
@@ -125,6 +126,7 @@ export const AV_SPEECH_LAYOUT: DatasetLayout = {
  * folderManifest (emotion may be empty); ids are `<subfolder>/<file stem>`, `extra.source` the subfolder.
  */
 export function unlabeledAvManifest(root: string = datasetDir(AV_SPEECH_LAYOUT), corpus = 'av-speech-unlabeled'): Manifest {
+  root = resolve(root);
   const subs = readdirSync(root, { withFileTypes: true }).filter((d) => d.isDirectory() && !d.name.startsWith('.') && existsSync(join(root, d.name, 'labels.csv'))).map((d) => d.name).sort();
   if (subs.length === 0) throw new EmolabError('data', 'no subfolder with a labels.csv', { file: root, hint: AV_SPEECH_LAYOUT.layout });
   const clips: Clip[] = [];

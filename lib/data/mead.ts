@@ -5,7 +5,7 @@
  * W = female). Flat names used by derived releases are also read: `M030_front_angry_level3_001.mp4`
  * (DreamTalk style clips) and `M030_sad_3_001.mp4` (EAMM crops).
  */
-import { extname, join } from 'node:path';
+import { extname, join, resolve } from 'node:path';
 import { EmolabError, errorMessage } from '../errors';
 import { datasetDir, type DatasetLayout } from '../paths';
 import { buildManifest, mediaProblem } from './quarantine';
@@ -76,6 +76,7 @@ export interface MeadOptions {
 
 /** The MEAD manifest: one clip per take (video of the chosen view + its audio, when present). */
 export function meadManifest(root: string = datasetDir(MEAD_LAYOUT), opts: MeadOptions = {}): Manifest {
+  root = resolve(root);
   const view = opts.view ?? 'front';
   const files = listFilesRecursive(root, (r) => [...AUDIO_EXTENSIONS, ...VIDEO_EXTENSIONS].includes(extname(r).toLowerCase()));
   const quarantine: QuarantinedItem[] = [];

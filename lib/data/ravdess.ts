@@ -7,7 +7,7 @@
  * 02 strong (none for neutral); statement 01 "Kids are talking by the door", 02 "Dogs are sitting by
  * the door"; repetition 01/02; actor 01-24 (odd male, even female).
  */
-import { extname, join } from 'node:path';
+import { extname, join, resolve } from 'node:path';
 import { EmolabError, errorMessage } from '../errors';
 import { datasetDir, type DatasetLayout } from '../paths';
 import { buildManifest, mediaProblem } from './quarantine';
@@ -79,6 +79,7 @@ export interface RavdessOptions {
  * file-name codes, i.e. the name without its modality field).
  */
 export function ravdessManifest(root: string = datasetDir(RAVDESS_LAYOUT), opts: RavdessOptions = {}): Manifest {
+  root = resolve(root);
   const want = opts.channel ?? 'speech';
   const files = listFilesRecursive(root, (r) => [...AUDIO_EXTENSIONS, ...VIDEO_EXTENSIONS].includes(extname(r).toLowerCase()));
   const quarantine: QuarantinedItem[] = [];
