@@ -26,6 +26,8 @@ export interface ClipFigureInput {
   /** Frame shift in seconds (0.01). Frame t is centred at t * shift + frameLength / 2. */
   frameShiftS?: number;
   frameLengthS?: number;
+  /** Display only: spectrogram columns are averaged in groups so at most this many are drawn (default 160). */
+  maxColumns?: number;
 }
 
 /** Four stacked panels sharing the time axis: waveform, 80-bin log-mel spectrogram, RMS level (dB), F0 (Hz). */
@@ -33,10 +35,18 @@ export function clipFeaturesFigure(c: ClipFigureInput): Figure {
   const shift = c.frameShiftS ?? 0.01, len = c.frameLengthS ?? 0.025;
   const times = Array.from({ length: c.fbank.frames }, (_, t) => Math.round((t * shift + len / 2) * 1000) / 1000);
   const env = waveformEnvelope(c.signal, c.sampleRate, 700);
+  // Spectrogram for display: average groups of `g` frames (keeps figures and their PNG exports small).
+  const g = Math.max(1, Math.ceil(c.fbank.frames / (c.maxColumns ?? 160)));
+  const cols = Math.ceil(c.fbank.frames / g);
+  const specTimes = Array.from({ length: cols }, (_, j) => Math.round(((j * g + (Math.min(c.fbank.frames, (j + 1) * g) - 1)) / 2 * shift + len / 2) * 1000) / 1000);
   const z: number[][] = [];
   for (let b = 0; b < c.fbank.dims; b++) {
     const rowv: number[] = [];
-    for (let t = 0; t < c.fbank.frames; t++) rowv.push(Math.round(c.fbank.data[t * c.fbank.dims + b] * 10) / 10);
+    for (let j = 0; j < cols; j++) {
+      let s = 0, n = 0;
+      for (let t = j * g; t < Math.min(c.fbank.frames, (j + 1) * g); t++) { s += c.fbank.data[t * c.fbank.dims + b]; n++; }
+      rowv.push(Math.round((s / n) * 10) / 10);
+    }
     z.push(rowv);
   }
   const round = (v: number, d = 2): number => Math.round(v * 10 ** d) / 10 ** d;
@@ -44,7 +54,7 @@ export function clipFeaturesFigure(c: ClipFigureInput): Figure {
     data: [
       { type: 'scatter', x: env.t.map((v) => Math.round(v * 10000) / 10000), y: env.hi.map((v) => Math.round(v * 1000) / 1000), mode: 'lines', line: { width: 0.5, color: '#1f77b4' }, name: 'waveform', showlegend: false, xaxis: 'x', yaxis: 'y' },
       { type: 'scatter', x: env.t.map((v) => Math.round(v * 10000) / 10000), y: env.lo.map((v) => Math.round(v * 1000) / 1000), mode: 'lines', line: { width: 0.5, color: '#1f77b4' }, fill: 'tonexty', showlegend: false, xaxis: 'x', yaxis: 'y', hoverinfo: 'skip' },
-      { type: 'heatmap', x: times, z, colorscale: 'Viridis', showscale: false, xaxis: 'x', yaxis: 'y2', hovertemplate: 't %{x}s, mel bin %{y}: %{z}<extra></extra>' },
+      { type: 'heatmap', x: specTimes, z, colorscale: 'Viridis', showscale: false, xaxis: 'x', yaxis: 'y2', hovertemplate: 't %{x}s, mel bin %{y}: %{z}<extra></extra>' },
       { type: 'scatter', x: times, y: Array.from(c.energyDb, (v) => round(v)), mode: 'lines', name: 'RMS level (dBFS)', line: { color: '#d62728' }, xaxis: 'x', yaxis: 'y3', showlegend: false },
       { type: 'scatter', x: times, y: Array.from(c.f0, (v) => (v > 0 ? round(v, 1) : null)), mode: 'markers', marker: { size: 3, color: '#2ca02c' }, name: 'F0 (Hz)', xaxis: 'x', yaxis: 'y4', showlegend: false },
     ],
