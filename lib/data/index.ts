@@ -3,7 +3,11 @@
  * folder + labels CSV, unlabeled audio-visual speech), their file-name parsers, manifests (one `Clip`
  * record per utterance, see ./types) and their CSV form, the quarantine of bad input,
  * speaker-independent splits (EmoDB folds, CREMA-D partitions, a seeded generator), WAV header
- * probing, and verified, resumable downloads (`emolab data fetch`).
+ * probing, verified resumable downloads (`emolab data fetch`), corpus summaries and their plotly
+ * figure specs (./summaries, ./plots), and the `emolab data` command (./cli, not re-exported).
+ *
+ * In notebooks import it as `./lib/data/index` (tslab's CommonJS resolution does not pick up a
+ * folder's index.ts).
  *
  * Every function that needs a corpus folder defaults to `datasetDir(<LAYOUT>)` (EMOLAB_DATA), so a
  * missing corpus fails with a message naming the variable, the layout and the fetch command.
