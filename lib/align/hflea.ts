@@ -379,6 +379,8 @@ export interface HfleaResult {
   pretrain: PretrainResult;
   /** Step (d): attention-pooling fine-tune of the re-pretrained encoder, on test. */
   aligned: SerTrainResult & { test: SerEvaluation };
+  /** Frame pseudo-labels of each training clip (step b). */
+  trainFrameIds: Int32Array[];
   /** Test frame cluster ids (step-(a) model, layer clusterLayer, assigned to the step-(b) centroids). */
   testFrameIds: Int32Array[];
   kmeans: KMeansFit;
@@ -431,6 +433,7 @@ export async function runHflea(data: HfleaData, cfg: HfleaConfig, makeEncoder: (
     clusters: { k: km.k, layer: cfg.clusterLayer, inertia: km.inertia, frames: km.ids.length, clusterSizes: sizes },
     pretrain: pre,
     aligned: { ...ftD, test: testD },
+    trainFrameIds: trainIds,
     testFrameIds,
     kmeans: km,
     models: { finetuned: a, aligned: d },
