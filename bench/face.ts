@@ -73,6 +73,8 @@ export async function run(argv: string[]): Promise<void> {
 
   // 1. One thread: decode alone, then decode + landmarker.
   const session = await createFaceLandmarker();
+  // Warm-up (XNNPACK set-up and first inferences are slower): a few frames of the first clip, untimed.
+  for await (const f of decodeFrames(clips[0].file, { fps, maxSide, maxFrames: 5 })) session.detect(f, f.index * 1000 / fps);
   const rows: ClipRow[] = [];
   const load1 = load();
   for (const { group, file } of clips) {

@@ -148,7 +148,8 @@ export async function* decodeFrames(file: string, opts: DecodeOptions = {}, info
   const vi = info ?? (await probeVideo(file));
   const { width, height } = outputSize(vi.displayWidth, vi.displayHeight, opts.maxSide ?? 640);
   const frameBytes = width * height * 4;
-  const offset = timeOffsetS(vi);
+  // With an input seek, ffmpeg's output starts at the seek point.
+  const offset = timeOffsetS(vi) + (opts.startS ?? 0);
 
   let stderrTail = '';
   const cmd = fluent(file);
