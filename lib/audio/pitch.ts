@@ -1,6 +1,7 @@
 /**
  * F0 and voicing with YIN (de Cheveigné & Kawahara, JASA 2002): difference function, cumulative mean
- * normalised difference (CMND), absolute threshold, parabolic interpolation of the chosen lag.
+ * normalised difference (CMND), absolute threshold (0.15, then a looser 0.3 voicing threshold), parabolic
+ * interpolation of the chosen lag.
  * Frames are on the same 10 ms snip-edges grid as the Kaldi filterbank (frame t starts at sample t*hop;
  * the same number of frames), each frame integrating `frameLengthMs` of signal plus the longest lag.
  *
@@ -19,8 +20,13 @@ export interface YinOptions {
   /** Search range in Hz: 60 .. 500 (covers adult male to high female/child speech). */
   fminHz?: number;
   fmaxHz?: number;
-  /** CMND threshold below which a lag counts as periodic: 0.15. */
+  /** CMND threshold of YIN's absolute-threshold step (the first dip below it wins): 0.15. */
   threshold?: number;
+  /**
+   * Second, looser threshold: when no dip reaches `threshold`, the first dip below this one is taken and the frame
+   * still counts as voiced (irregular or breathy phonation, fast F0 changes in emotional speech): 0.3.
+   */
+  voicingThreshold?: number;
   /** Frames quieter than this RMS (dBFS) are unvoiced without analysis: -60. */
   silenceDb?: number;
 }
@@ -41,8 +47,13 @@ export interface YinOptions {
   /** Search range in Hz: 60 .. 500 (covers adult male to high female/child speech). */
   fminHz?: number;
   fmaxHz?: number;
-  /** CMND threshold below which a lag counts as periodic: 0.15. */
+  /** CMND threshold of YIN's absolute-threshold step (the first dip below it wins): 0.15. */
   threshold?: number;
+  /**
+   * Second, looser threshold: when no dip reaches `threshold`, the first dip below this one is taken and the frame
+   * still counts as voiced (irregular or breathy phonation, fast F0 changes in emotional speech): 0.3.
+   */
+  voicingThreshold?: number;
   /** Frames quieter than this RMS (dBFS) are unvoiced without analysis: -50. */
   silenceDb?: number;
   /** Rate the analysis runs at (an integer divisor of sampleRate, else sampleRate): 8000. */
@@ -111,6 +122,7 @@ export function yinPitch(signal: Float32Array, opts: YinOptions = {}): PitchTrac
   const tauMin = Math.max(2, Math.floor(sr / fmax));
   const tauMax = Math.min(Math.ceil(sr / fmin), W);
   const threshold = opts.threshold ?? 0.15;
+  const voicingThreshold = Math.max(threshold, opts.voicingThreshold ?? 0.3);
   const silencePow = Math.pow(10, (opts.silenceDb ?? -50) / 10);
 
   // Decimated signal, zero-padded so every frame has W + tauMax samples (+ 7 spare lags for the unrolled loop).
@@ -172,14 +184,18 @@ export function yinPitch(signal: Float32Array, opts: YinOptions = {}): PitchTrac
       running += v;
       cmnd[tau] = running > 0 ? (v * tau) / running : 1;
     }
-    // First dip below threshold, followed down to its local minimum; otherwise the global minimum (unvoiced).
+    // First dip below `threshold` (then below `voicingThreshold`), followed down to its local minimum; otherwise
+    // the global minimum, unvoiced.
     let best = -1;
-    for (let tau = tauMin; tau <= tauMax; tau++) {
-      if (cmnd[tau] < threshold) {
-        while (tau + 1 <= tauMax && cmnd[tau + 1] < cmnd[tau]) tau++;
-        best = tau;
-        break;
+    for (const th of threshold === voicingThreshold ? [threshold] : [threshold, voicingThreshold]) {
+      for (let tau = tauMin; tau <= tauMax; tau++) {
+        if (cmnd[tau] < th) {
+          while (tau + 1 <= tauMax && cmnd[tau + 1] < cmnd[tau]) tau++;
+          best = tau;
+          break;
+        }
       }
+      if (best >= 0) break;
     }
     let isVoiced = best >= 0 && best < tauMax;
     if (best < 0) {
