@@ -9,3 +9,4 @@ export * from './figures';
 export * from './export';
 export * from './ser';
 export * from './tables';
+export * from './compare';

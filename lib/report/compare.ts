@@ -1,0 +1,129 @@
+/**
+ * What notebook 10 needs to put our results beside the paper's and to discuss the differences
+ * honestly: a summary of every pretraining run (pretext accuracy vs the majority-class rate, data
+ * size, model size), a check of which SER test speakers the pretrained encoders heard during
+ * pretraining (audio only, no labels — transductive, and said so), and how large the paper's gain
+ * would be on our baseline compared with the uncertainty of our paired difference.
+ */
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { EmolabError, errorMessage } from '../errors';
+import type { FoldResult } from '../finetune/results';
+import { runsRoot } from '../paths';
+import { PAPER_CLAIMS, type SerReport } from './ser';
+
+export interface PretrainSummary {
+  run: string;
+  task: string;
+  corpus: string;
+  clips: number;
+  examples: { train: number; dev: number; test: number };
+  speakers: { train: string[]; dev: string[]; test: string[] };
+  /** Per head: held-out-speaker accuracy and the majority-class rate. */
+  test: Record<string, { accuracy: number; majorityRate: number; n: number }>;
+  encoder: Record<string, unknown>;
+  /** Trainable encoder parameters, computed from the configuration. */
+  encoderParams: number;
+  profile: string;
+  epochs: number;
+  wallS: number;
+}
+
+interface RunJson {
+  command?: string; task?: string;
+  dataset?: { corpus?: string; clipsUsed?: number; examples?: { train: number; dev: number; test: number } };
+  split?: { speakers?: { train: string[]; dev: string[]; test: string[] } };
+  metrics?: { test?: Record<string, { accuracy: number; majorityRate: number; n: number }>; perEpoch?: unknown[] };
+  config?: { model?: { encoder?: EncoderShape } };
+  run?: { profile?: string };
+  wallS?: number;
+}
+
+interface EncoderShape { inputDim: number; convChannels: number[]; convKernel: number; dModel: number; numLayers: number; ffDim: number }
+
+/** Parameters of the encoder of lib/models/encoder.ts, from its configuration. Pure. */
+export function encoderParamCount(e: EncoderShape): number {
+  let n = 0;
+  let cin = e.inputDim;
+  for (const c of e.convChannels) { n += e.convKernel * cin * c + c + 2 * c; cin = c; }
+  n += cin * e.dModel + e.dModel;
+  const d = e.dModel;
+  const layer = 2 * (2 * d) + 4 * (d * d + d) + (d * e.ffDim + e.ffDim) + (e.ffDim * d + d);
+  n += e.numLayers * layer + 2 * d;
+  return n;
+}
+
+/** Every `pretrain()` run under runs/, sorted by name. */
+export function pretrainSummaries(root: string = runsRoot()): PretrainSummary[] {
+  if (!existsSync(root)) return [];
+  const out: PretrainSummary[] = [];
+  for (const name of readdirSync(root).sort()) {
+    const file = join(root, name, 'run.json');
+    if (!existsSync(file)) continue;
+    let r: RunJson;
+    try { r = JSON.parse(readFileSync(file, 'utf8')) as RunJson; } catch (e) { throw new EmolabError('report', `cannot read run manifest: ${errorMessage(e)}`, { file }); }
+    if (r.command !== 'pretrain' || !r.task) continue;
+    const enc = r.config?.model?.encoder;
+    out.push({
+      run: name, task: r.task, corpus: r.dataset?.corpus ?? '?', clips: r.dataset?.clipsUsed ?? 0,
+      examples: r.dataset?.examples ?? { train: 0, dev: 0, test: 0 },
+      speakers: r.split?.speakers ?? { train: [], dev: [], test: [] },
+      test: r.metrics?.test ?? {}, encoder: (enc ?? {}) as unknown as Record<string, unknown>, encoderParams: enc ? encoderParamCount(enc) : 0,
+      profile: r.run?.profile ?? '?', epochs: r.metrics?.perEpoch?.length ?? 0, wallS: r.wallS ?? 0,
+    });
+  }
+  return out;
+}
+
+export interface SpeakerOverlap {
+  run: string;
+  corpus: string;
+  /** SER test speakers whose (unlabelled) audio was in the pretraining data. */
+  heardTestSpeakers: string[];
+  serTestSpeakers: string[];
+}
+
+/**
+ * For each pretraining run on the SER corpus, the SER test speakers whose audio it trained on
+ * (train + dev speakers of the pretraining split). Pure.
+ */
+export function pretrainingSpeakerOverlap(pretrains: PretrainSummary[], folds: Pick<FoldResult, 'protocol' | 'speakers'>[]): SpeakerOverlap[] {
+  const serTest = [...new Set(folds.flatMap((f) => f.speakers.test))].sort();
+  const protocol = folds[0]?.protocol;
+  return pretrains.filter((p) => p.corpus === protocol).map((p) => {
+    const seen = new Set([...p.speakers.train, ...p.speakers.dev]);
+    return { run: p.run, corpus: p.corpus, heardTestSpeakers: serTest.filter((s) => seen.has(s)), serTestSpeakers: serTest };
+  });
+}
+
+export interface DetectableGain {
+  arm: string;
+  metric: 'precision' | 'recall' | 'f1';
+  baselinePct: number;
+  /** The paper's best relative gain applied to our baseline, in percentage points. */
+  paperGainPp: number;
+  /** Our observed difference and its 95% paired-bootstrap CI, percentage points. */
+  oursPp: number;
+  ciLowPp: number;
+  ciHighPp: number;
+  /** Half-width of our CI over the paper-size gain: > 1 means such a gain would not be detectable here. */
+  noiseToEffect: number;
+}
+
+/** Would a gain of the paper's size be visible at our sample size? One row per arm x metric. Pure. */
+export function detectableGains(rep: Pick<SerReport, 'aggregates'>): DetectableGain[] {
+  const base = rep.aggregates.find((a) => a.arm === 'baseline');
+  if (!base) return [];
+  const rows: DetectableGain[] = [];
+  for (const a of rep.aggregates) {
+    if (!a.vsBaseline) continue;
+    for (const m of ['precision', 'recall', 'f1'] as const) {
+      const t = a.vsBaseline[m];
+      const b = 100 * base.pooled[m];
+      const paper = (PAPER_CLAIMS.relativeGainPct[m] ?? 0) / 100 * b;
+      const half = (100 * (t.ci.high - t.ci.low)) / 2;
+      rows.push({ arm: a.arm, metric: m, baselinePct: b, paperGainPp: paper, oursPp: 100 * t.delta, ciLowPp: 100 * t.ci.low, ciHighPp: 100 * t.ci.high, noiseToEffect: paper > 0 ? half / paper : Infinity });
+    }
+  }
+  return rows;
+}
