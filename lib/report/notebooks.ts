@@ -47,41 +47,84 @@ export function firstFailure(nbJson: string): { cell: number; source: string; me
 
 export interface NotebookRun { notebook: string; ok: boolean; seconds: number; error?: string }
 
+/** The source of the failing cell as nbconvert prints it in a CellExecutionError. Pure. */
+export function failingCellSource(nbconvertStderr: string): string | undefined {
+  const m = /An error occurred while executing the following cell:\n-{10,}\n([\s\S]*?)\n-{10,}\n/.exec(nbconvertStderr);
+  return m?.[1];
+}
+
+/** Messages (stderr streams and error outputs) of the code cell whose source is `source`. Pure. */
+export function cellMessages(nbJson: string, source: string): { cell: number; message: string } | undefined {
+  const nb = JSON.parse(nbJson) as { cells: NbCell[] };
+  let codeIndex = 0;
+  for (const cell of nb.cells) {
+    if (cell.cell_type !== 'code') continue;
+    codeIndex++;
+    if (joinText(cell.source).trim() !== source.trim()) continue;
+    const outs = cell.outputs ?? [];
+    const parts = outs.flatMap((o) => {
+      if (o.output_type === 'stream' && o.name === 'stderr') return [joinText(o.text).trim()];
+      if (o.output_type === 'error') return [[o.ename, o.evalue].filter((x) => x && x !== 'Error').join(': '), ...(o.traceback ?? []).map(stripAnsi)].filter(Boolean);
+      return [];
+    });
+    return { cell: codeIndex, message: parts.join('\n').trim() || 'the cell failed without printing a message' };
+  }
+  return undefined;
+}
+
+function nbconvert(nb: string, out: string, timeoutS: number, allowErrors: boolean) {
+  return spawnSync('jupyter', [
+    'nbconvert', '--to', 'notebook', '--execute', ...(allowErrors ? ['--allow-errors'] : []),
+    `--ExecutePreprocessor.timeout=${timeoutS}`, '--ExecutePreprocessor.kernel_name=tslab',
+    '--output', out, nb,
+  ], { cwd: repoRoot, env: { ...process.env, JUPYTER_PATH: join(repoRoot, '.jupyter') }, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+}
+
 /**
- * Execute each notebook in place. Stops at the first failure and throws an EmolabError carrying the
- * failing cell's message. `timeoutS` bounds each cell.
+ * Execute each notebook in place with nbconvert. Stops at the first failure and throws an
+ * EmolabError carrying the failing cell's own message: nbconvert detects the failure (tslab marks
+ * the cell's reply as an error) but prints an empty "<Error>:", so the notebook is executed once
+ * more with --allow-errors to collect what the failing cell wrote to stderr. `timeoutS` bounds
+ * each cell.
  */
 export function runNotebooks(paths: string[], opts: { timeoutS?: number; log?: (s: string) => void } = {}): NotebookRun[] {
   const log = opts.log ?? ((s: string) => process.stderr.write(s + '\n'));
+  const timeoutS = opts.timeoutS ?? 1800;
   const runs: NotebookRun[] = [];
   for (const nb of paths) {
     const name = basename(nb);
     const tmp = join(tmpdir(), `emolab-nb-${process.pid}-${name}`);
     const t0 = Date.now();
     log(`notebook ${name} ...`);
-    const r = spawnSync('jupyter', [
-      'nbconvert', '--to', 'notebook', '--execute', '--allow-errors',
-      `--ExecutePreprocessor.timeout=${opts.timeoutS ?? 1800}`, '--ExecutePreprocessor.kernel_name=tslab',
-      '--output', tmp, nb,
-    ], { cwd: repoRoot, env: { ...process.env, JUPYTER_PATH: join(repoRoot, '.jupyter') }, encoding: 'utf8' });
+    const r = nbconvert(nb, tmp, timeoutS, false);
     const seconds = (Date.now() - t0) / 1000;
-    if (r.error || r.status !== 0) {
-      rmSync(tmp, { force: true });
-      const why = r.error ? r.error.message : (r.stderr ?? '').split('\n').slice(-20).join('\n');
-      throw new EmolabError('report', `notebook ${name} could not be executed:\n${why}`, {
-        file: nb, hint: (r.error as NodeJS.ErrnoException | undefined)?.code === 'ENOENT' ? 'install Jupyter: apt-get install jupyter-nbconvert python3-nbclient jupyter-client' : undefined,
+    if (r.error) {
+      throw new EmolabError('report', `notebook ${name} could not be executed: ${r.error.message}`, {
+        file: nb, hint: (r.error as NodeJS.ErrnoException).code === 'ENOENT' ? 'install Jupyter: apt-get install jupyter-nbconvert python3-nbclient jupyter-client' : undefined,
       });
     }
-    const failure = firstFailure(readFileSync(tmp, 'utf8'));
-    if (failure) {
+    if (r.status === 0) {
+      copyFileSync(tmp, nb);
       rmSync(tmp, { force: true });
-      runs.push({ notebook: name, ok: false, seconds, error: failure.message });
-      throw new EmolabError('report', `notebook ${name}, code cell ${failure.cell} failed:\n--- cell ---\n${failure.source.trim()}\n--- error ---\n${failure.message}`, { file: nb });
+      log(`notebook ${name} ok (${seconds.toFixed(1)} s)`);
+      runs.push({ notebook: name, ok: true, seconds });
+      continue;
     }
-    copyFileSync(tmp, nb);
     rmSync(tmp, { force: true });
-    log(`notebook ${name} ok (${seconds.toFixed(1)} s)`);
-    runs.push({ notebook: name, ok: true, seconds });
+    const source = failingCellSource(r.stderr ?? '');
+    if (source === undefined) {
+      throw new EmolabError('report', `notebook ${name} could not be executed:\n${(r.stderr ?? '').split('\n').slice(-20).join('\n')}`, { file: nb });
+    }
+    log(`notebook ${name} failed after ${seconds.toFixed(1)} s; re-running with --allow-errors to collect the cell's message`);
+    const again = nbconvert(nb, tmp, timeoutS, true);
+    let found: { cell: number; message: string } | undefined;
+    if (again.status === 0) {
+      const json = readFileSync(tmp, 'utf8');
+      found = cellMessages(json, source) ?? firstFailure(json);
+    }
+    rmSync(tmp, { force: true });
+    runs.push({ notebook: name, ok: false, seconds, error: found?.message });
+    throw new EmolabError('report', `notebook ${name}, code cell ${found?.cell ?? '?'} failed:\n--- cell ---\n${source.trim()}\n--- error ---\n${found?.message ?? '(no message recorded)'}`, { file: nb });
   }
   return runs;
 }

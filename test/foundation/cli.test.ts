@@ -62,3 +62,16 @@ test('profile switch', () => {
   assert.equal(pick({ ci: 1, full: 2 }, { EMOLAB_PROFILE: 'ci' }), 1);
   assert.throws(() => profileName({ EMOLAB_PROFILE: 'fast' }), /EMOLAB_PROFILE/);
 });
+
+test('a failing cell is found from nbconvert\'s error and its stderr collected', async () => {
+  const { failingCellSource, cellMessages } = await import('../../lib/report/notebooks');
+  const stderr = 'Traceback...\nnbclient.exceptions.CellExecutionError: An error occurred while executing the following cell:\n------------------\nimport { nope } from \'./x\';\nnope();\n------------------\n\n\n<Error>: \n';
+  const src = failingCellSource(stderr)!;
+  assert.equal(src, "import { nope } from './x';\nnope();");
+  assert.equal(failingCellSource('some other failure'), undefined);
+  const nb = JSON.stringify({ cells: [
+    { cell_type: 'code', source: 'ok()', outputs: [{ output_type: 'stream', name: 'stdout', text: 'fine' }] },
+    { cell_type: 'code', source: ["import { nope } from './x';\n", 'nope();'], outputs: [{ output_type: 'stream', name: 'stderr', text: "1:22 - Cannot find module './x'" }] },
+  ] });
+  assert.deepEqual(cellMessages(nb, src), { cell: 2, message: "1:22 - Cannot find module './x'" });
+});
