@@ -14,14 +14,13 @@ import type { Manifest } from '../data/types';
 import { aggregateArms, type ArmAggregate, type EvaluatedFold } from '../eval/aggregate';
 import { initHubert, loadHubert, type HubertModel } from '../models/hubert';
 import { hubertTinyConfig } from '../models/hubertConfig';
-import { modelsRoot, resultsDir } from '../paths';
+import { resultsDir } from '../paths';
+import { HUBERT_BASE, hubertBaseDir } from '../models/hubertFetch';
 import { pick, profileName } from '../profile';
 import { rowsToCsv, rowsToMarkdown, tableRows, type SerTableRow } from '../report/ser';
 import { writeFileAtomic } from '../store/atomic';
 import { loadAlignData, FOUR_CLASSES } from './data';
 import { disposeHfleaModels, hfleaBaseDefaults, hfleaTinyDefaults, runHflea, type HfleaConfig, type HfleaData, type HfleaResult } from './hflea';
-
-export const HUBERT_BASE_DIR = 'hubert-base-ls960';
 
 export interface HfleaSettings {
   model: 'tiny' | 'base';
@@ -32,10 +31,10 @@ export interface HfleaSettings {
   folds: number;
 }
 
-/** Folder of the base checkpoint when both files are there. */
+/** Folder of the base checkpoint when both files are there (see lib/models/hubertFetch). */
 export function baseCheckpointDir(): string | undefined {
-  const dir = join(modelsRoot(), HUBERT_BASE_DIR);
-  return existsSync(join(dir, 'config.json')) && existsSync(join(dir, 'model.safetensors')) ? dir : undefined;
+  const dir = hubertBaseDir();
+  return HUBERT_BASE.files.every((f) => existsSync(join(dir, f))) ? dir : undefined;
 }
 
 export function hfleaSettings(): HfleaSettings {

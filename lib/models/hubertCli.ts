@@ -5,16 +5,25 @@
  * transformers can be checked from outside. `.f32` is raw little-endian float32 at 16 kHz; other
  * files are decoded to 16 kHz mono. The signal is fed as-is unless `--normalize` (zero mean, unit
  * variance, as Wav2Vec2FeatureExtractor(do_normalize=True)).
+ *
+ * `emolab hubert fetch [--force]` downloads facebook/hubert-base-ls960 (config.json + model.safetensors)
+ * into $EMOLAB_MODELS/hubert-base-ls960/ (./hubertFetch).
  */
 import { describeBackend, initBackend, tf } from '../backend';
 import { decodeAudio } from '../audio/decode';
 import { parseArgs, flagString } from '../cli/args';
 import { EmolabError } from '../errors';
 import { writeSafetensors } from '../store/safetensors';
+import { fetchHubertBase, HUBERT_BASE } from './hubertFetch';
 import { disposeHubert, disposeHubertOutput, hubertForward, loadHubert, normalizeSignal } from './hubert';
 
 export async function run(argv: string[]): Promise<number> {
-  const a = parseArgs('hubert', argv, { values: ['out', 'weights'], booleans: ['normalize'] });
+  const a = parseArgs('hubert', argv, { values: ['out', 'weights'], booleans: ['normalize', 'force'] });
+  if (a.positionals[0] === 'fetch') {
+    const r = await fetchHubertBase({ force: Boolean(a.flags.force) });
+    console.log(`${r.status === 'present' ? 'present ' : 'fetched '} ${HUBERT_BASE.name} -> ${r.dir} (config and weights validated)`);
+    return 0;
+  }
   const [dir, input] = a.positionals;
   const out = flagString(a, 'out');
   if (!dir || !input || !out) throw new EmolabError('cli', 'usage: emolab hubert <model-dir> <in.f32|wav> --out <file.safetensors> [--weights model.safetensors] [--normalize]');

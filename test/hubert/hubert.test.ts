@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { copyFileSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { initBackend, tf } from '../../lib/backend';
@@ -14,6 +14,7 @@ import {
 } from '../../lib/models/hubert';
 import { run as runCli } from '../../lib/models/hubertCli';
 import { hubertParity, maxAbsDiff } from '../../lib/models/hubertParity';
+import { fetchHubertBase, requireHubertBase, validateHubertFiles } from '../../lib/models/hubertFetch';
 
 const fx = join(fixturesRoot(), 'hubert_tiny');
 const tmp = mkdtempSync(join(tmpdir(), 'emolab-hubert-'));
@@ -146,7 +147,6 @@ test('CLI writes hidden states that match the fixture; init is deterministic; pa
   await initBackend('wasm');
   const out = join(tmp, 'cli.safetensors');
   const dir = join(tmp, 'model');
-  const { mkdirSync } = await import('node:fs');
   mkdirSync(dir, { recursive: true });
   copyFileSync(join(fx, 'config.json'), join(dir, 'config.json'));
   copyFileSync(join(fx, 'state_dict.safetensors'), join(dir, 'model.safetensors'));
@@ -162,4 +162,25 @@ test('CLI writes hidden states that match the fixture; init is deterministic; pa
   const pa = paramsToArrays(a.params), pb = paramsToArrays(b.params);
   for (const k of Object.keys(pa)) assert.deepEqual(pa[k].data, pb[k].data, k);
   disposeHubert(a); disposeHubert(b);
+});
+
+test('hubert-base-ls960 files: clear message when absent, structural validation, present files kept', async () => {
+  const models = mkdtempSync(join(tmpdir(), 'emolab-models-'));
+  const env = { ...process.env, EMOLAB_MODELS: models };
+  assert.throws(() => requireHubertBase(env), (e: unknown) => e instanceof EmolabError && /hubert-base-ls960/.test(e.message)
+    && /config\.json, model\.safetensors/.test(e.message) && e.hint!.includes(join(models, 'hubert-base-ls960')) && e.hint!.includes('huggingface.co/facebook/hubert-base-ls960/resolve/main/model.safetensors'));
+  validateHubertFiles(join(fx, 'config.json'), join(fx, 'state_dict.safetensors'));
+  const small = join(tmp, 'small-config.json');
+  writeFileSync(small, JSON.stringify({ ...JSON.parse(readFileSync(join(fx, 'config.json'), 'utf8')), hidden_size: 32 }));
+  assert.throws(() => validateHubertFiles(small, join(fx, 'model.safetensors')), (e: unknown) => e instanceof EmolabError && /shape/.test(e.message));
+  const dir = join(models, 'hubert-base-ls960');
+  mkdirSync(dir);
+  copyFileSync(join(fx, 'config.json'), join(dir, 'config.json'));
+  copyFileSync(join(fx, 'model.safetensors'), join(dir, 'model.safetensors'));
+  const saved = process.env.EMOLAB_MODELS;
+  process.env.EMOLAB_MODELS = models;
+  try {
+    assert.equal(requireHubertBase(), dir);
+    assert.deepEqual(await fetchHubertBase({ log: () => {} }), { dir, status: 'present' });
+  } finally { if (saved === undefined) delete process.env.EMOLAB_MODELS; else process.env.EMOLAB_MODELS = saved; }
 });
