@@ -143,6 +143,23 @@ export function labelsFromDisk(dir: string, task: PretextTaskName): TaskLabels {
 }
 
 /**
+ * Where notebooks keep the face-derived label sets of a corpus: lib/pseudo's default folder in the
+ * full profile (so sets made with `emolab pseudo` are reused), a separate folder in ci (whose small
+ * sets must never be mistaken for full ones).
+ */
+export function faceLabelsDir(corpus: string): string {
+  return pick({ ci: join(runsRoot(), 'pretext-labels-ci', corpus.replace(/[^A-Za-z0-9_.-]+/g, '_')), full: defaultLabelDir(corpus) });
+}
+
+/** The clips the notebooks face-track: all in full; in ci the `ciCount` shortest of at least `ciMinS` seconds. */
+export function faceClipsForProfile(clips: Clip[], ciCount = 6, ciMinS = 2.5): Clip[] {
+  return pick({
+    ci: clips.filter((c) => (c.durationS ?? 0) >= ciMinS).sort((a, b) => (a.durationS ?? 0) - (b.durationS ?? 0) || a.id.localeCompare(b.id)).slice(0, ciCount),
+    full: clips,
+  });
+}
+
+/**
  * Make sure the face-derived label sets (tasks 2 and 3) exist in `dir` for `clips`; the missing
  * ones are computed with lib/pseudo (face tracks at `fps`, one MediaPipe session, then the
  * activation and AU-rule labelers) and written there. Face tracking is the slow part (about

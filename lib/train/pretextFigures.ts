@@ -89,3 +89,22 @@ export function nearestNeighbourAccuracy(embeddings: number[][], groups: string[
   }
   return hits / n;
 }
+
+/**
+ * Per-segment statistic of a binary pretext target (e.g. mean facial activation per segment), one
+ * bar per segment at its mid-time, green = high, grey = low, red = excluded, with the threshold.
+ */
+export function segmentValuesFigure(segments: ArrayLike<number>, values: ArrayLike<number>, labels: ArrayLike<number>, threshold: number | undefined, yTitle: string, hopS = 0.01): Figure {
+  const n = labels.length;
+  const groups: Record<string, { x: number[]; y: number[] }> = { high: { x: [], y: [] }, low: { x: [], y: [] }, excluded: { x: [], y: [] } };
+  for (let i = 0; i < n; i++) {
+    const mid = ((Number(segments[2 * i]) + Number(segments[2 * i + 1])) / 2) * hopS;
+    const g = labels[i] === 1 ? 'high' : labels[i] === 0 ? 'low' : 'excluded';
+    groups[g].x.push(mid);
+    groups[g].y.push(Number.isFinite(values[i]) ? values[i] : 0);
+  }
+  const colors: Record<string, string> = { high: 'rgb(44,160,44)', low: 'rgb(127,127,127)', excluded: 'rgb(214,39,40)' };
+  const data: Record<string, unknown>[] = Object.entries(groups).filter(([, g]) => g.x.length).map(([name, g]) => ({ x: g.x, y: g.y, type: 'bar', name, marker: { color: colors[name] }, width: 0.4 }));
+  const shapes = threshold !== undefined && Number.isFinite(threshold) ? [{ type: 'line', xref: 'paper', x0: 0, x1: 1, y0: threshold, y1: threshold, line: { dash: 'dash' } }] : [];
+  return { data, layout: { shapes, xaxis: { title: { text: 'segment centre (s)' } }, yaxis: { title: { text: yTitle } }, height: 360, barmode: 'overlay' } };
+}
