@@ -12,6 +12,8 @@
  */
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { PassThrough } from 'node:stream';
+import type { FfmpegCommand } from 'fluent-ffmpeg';
 import { EmolabError, errorMessage } from '../errors';
 import { ffmpegBinaries, fluent } from '../media/ffmpeg';
 
@@ -120,6 +122,19 @@ export async function probeVideo(file: string): Promise<VideoInfo> {
   return videoInfoFromProbe(file, parsed);
 }
 
+/**
+ * ffmpeg's stdout as a stream that never emits 'close'. fluent-ffmpeg kills ffmpeg 20 ms after its
+ * output stream closes and reports "Output stream closed" if ffmpeg has not exited by then — which
+ * happens under load when a consumer finishes reading (an async iterator destroys the stream at the
+ * end) just before ffmpeg's exit is processed. Without 'close' that race is gone; a consumer that
+ * stops early kills ffmpeg itself.
+ */
+export function ffmpegStdout(cmd: FfmpegCommand): PassThrough {
+  const out = new PassThrough({ emitClose: false, autoDestroy: false });
+  cmd.pipe(out, { end: true });
+  return out;
+}
+
 /** Output size for a display size and a longest-side limit: aspect kept, both sides even. Pure. */
 export function outputSize(width: number, height: number, maxSide: number): { width: number; height: number } {
   const s = Math.min(1, maxSide / Math.max(width, height));
@@ -165,7 +180,7 @@ export async function* decodeFrames(file: string, opts: DecodeOptions = {}, info
     cmd.on('end', () => { exited = true; resolve(undefined); });
     cmd.on('error', (e: Error) => { exited = true; resolve(e); });
   });
-  const stream = cmd.pipe();
+  const stream = ffmpegStdout(cmd);
 
   let pending = new Uint8Array(frameBytes);
   let filled = 0;
@@ -196,7 +211,7 @@ export async function* decodeFrames(file: string, opts: DecodeOptions = {}, info
   const err = await finished;
   if (err) {
     const last = stderrTail.trim().split('\n').slice(-3).join(' | ');
-    fail(file, `ffmpeg failed while decoding frames after ${index} frame(s): ${last || err.message}`, undefined, err);
+    fail(file, `ffmpeg failed while decoding frames after ${index} frame(s): ${err.message.split('\n')[0]}${last ? ` (${last})` : ''}`, undefined, err);
   }
   if (index === 0) fail(file, 'the video decoded to zero frames', 'is the file a complete, readable video?');
 }
@@ -220,7 +235,7 @@ export async function frameJpeg(file: string, timeS: number, width = 480, qualit
     .noAudio()
     .outputOptions(['-frames:v', '1', '-vf', `scale=${width}:-2`, '-q:v', String(quality), '-f', 'image2pipe', '-c:v', 'mjpeg']);
   const done = new Promise<Error | undefined>((resolve) => { cmd.on('end', () => resolve(undefined)); cmd.on('error', (e: Error) => resolve(e)); });
-  for await (const c of cmd.pipe() as AsyncIterable<Buffer>) chunks.push(c);
+  for await (const c of ffmpegStdout(cmd) as AsyncIterable<Buffer>) chunks.push(c);
   const err = await done;
   if (err || chunks.length === 0) fail(file, `could not grab a frame at ${timeS} s${err ? `: ${err.message}` : ''}`);
   return new Uint8Array(Buffer.concat(chunks));
