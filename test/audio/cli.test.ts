@@ -25,7 +25,7 @@ test('emolab features fbank / mfcc write the parity tensors (max abs diff < 1e-2
     }
     await assert.rejects(run(['fbank', input]), /--out/);
     await assert.rejects(run(['nope']), /unknown subcommand "nope"/);
-    assert.deepEqual(FEATURE_SUBCOMMANDS.map((s) => s.name).slice(0, 3), ['fbank', 'mfcc', 'extract']);
+    for (const name of ['fbank', 'mfcc', 'extract']) assert.ok(FEATURE_SUBCOMMANDS.some((s) => s.name === name), name);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
