@@ -26,7 +26,7 @@ import { buildActivationLabelSet, buildAuLabelSet, buildClusterLabelSet, buildEn
 import { corpusManifest, defaultLabelDir } from './corpora';
 import { auEvidenceFromTrack } from './face';
 import { saveKMeans } from './kmeans';
-import { balanceShares, labelSetFiles, writeLabelSet, PSEUDO_TASKS } from './labelsets';
+import { balanceShares, labelSetFiles, writeLabelSet } from './labelsets';
 import { activationOnAudioGrid } from './activationSource';
 import { ravdessAuCheck } from './ravdess';
 import { AU_LABELS } from './emfacs';
@@ -34,7 +34,25 @@ import { energyCurves, energyCurvesFromStore, faceTracks, facesFromStore, stored
 import { openFeatureStore } from '../store/featureStore';
 import type { Segmentation } from './segments';
 
-const USAGE = 'emolab pseudo energy|activation|au|clusters|ravdess [options]   (emolab pseudo --help)';
+const USAGE = 'emolab pseudo energy|activation|au|clusters|ravdess [options]   (emolab pseudo for details)';
+
+const DETAILS = `tasks and options (defaults in brackets):
+  energy      task 1, high/low energy variation per segment   [--corpus emodb]
+              --segmentation fixed|chunks [fixed]  --length FRAMES [100]  --hop FRAMES [50]  --count N [5]
+              --statistic std|range|mean [std]  --reference utterance|speaker [utterance]
+  activation  task 2, high/low facial activation per segment  [--corpus av]
+              segmentation flags as above; --min-face FRACTION [0.5]  --fps N [30]
+  au          task 3, EMFACS AU-combination emotion per utterance  [--corpus mead-dreamtalk]
+              --match SCORE [0.3]  --sustain-s SECONDS [0.5]  --baseline speaker|none [speaker]
+              --evidence presence|intensity [presence]  --fps N [30]
+  clusters    frame k-means pseudo-labels  --embeddings FILE (one F32 [frames, dim] tensor per clip id)
+              --k N [50]  --seed N [0]  --method auto|lloyd|minibatch [auto]  --corpus NAME (labels for purity)
+  ravdess     check of the AU rule on RAVDESS OpenFace AUs: --tune odd|even [odd]  --calm neutral|drop [neutral]
+common:
+  --corpus emodb | av | mead-dreamtalk | folder:<dir> | <manifest.csv>
+  --features DIR   read energy_db / face features from this feature store instead of the media
+  --out DIR        label sets go to DIR/pseudo/<task>.safetensors + .json [--features dir, else $EMOLAB_RUNS/features/<corpus>]
+  --limit N        only the first N clips`;
 
 function segmentation(a: ParsedArgs): Segmentation {
   const mode = flagString(a, 'segmentation', 'fixed');
@@ -87,7 +105,7 @@ export async function run(argv: string[]): Promise<number> {
       'evidence', 'min-face', 'embeddings', 'k', 'seed', 'method', 'tune', 'calm'],
   });
   const task = a.positionals[0];
-  if (!task || a.flags.help) { console.log(`usage: ${USAGE}\n\ntasks: ${PSEUDO_TASKS.join(', ')}, ravdess (check of the AU rule)`); return task ? 0 : 2; }
+  if (!task || a.flags.help) { console.log(`usage: ${USAGE}\n\n${DETAILS}`); return task ? 0 : 2; }
 
   if (task === 'energy') {
     const { clips, corpusName } = clipsOf(a, flagString(a, 'corpus', 'emodb')!);
