@@ -4,9 +4,10 @@
  * timings; and, in the same run on the same files, torchaudio's Kaldi fbank (/usr/bin/python3) with 1 and 2
  * threads. Reports real-time factors (audio seconds / wall seconds) and writes JSON to bench/results/.
  *
- *   npm run bench -- audio [--root <emodb dir>] [--ffmpeg-files 40] [--keep]
+ *   npm run bench -- audio [--root <emodb dir>] [--ffmpeg-files 40] [--reps 2] [--keep]
  *
- * The machine is shared: the load average before and after each phase is recorded next to the timings.
+ * The machine is shared: each store run is repeated `--reps` times (fresh folder each time) and the best wall
+ * time is reported, and the load average before and after each phase is recorded next to the timings.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -37,7 +38,7 @@ function torchaudioRun(threads: number, listFile: string): TorchResult & { load_
 }
 
 export async function run(argv: string[]): Promise<void> {
-  const a = parseArgs('bench audio', argv, { values: ['root', 'ffmpeg-files'], booleans: ['keep'] });
+  const a = parseArgs('bench audio', argv, { values: ['root', 'ffmpeg-files', 'reps'], booleans: ['keep'] });
   const manifest = corpusManifest('emodb', { root: flagString(a, 'root') });
   const files = manifest.clips.map((c) => c.audioPath).filter((p): p is string => !!p);
   if (files.length === 0) throw new EmolabError('bench', 'EmoDB manifest has no audio files');
@@ -73,14 +74,22 @@ export async function run(argv: string[]): Promise<void> {
   };
 
   // 2. the real pipeline: feature store with 1 and 2 workers (decode + fbank + energy + F0 + shard writes)
-  const store: Record<string, { workers: number; wall_s: number; rtf: number; clips: number; quarantined: number; load_before: number; load_after: number }> = {};
+  const store: Record<string, { workers: number; wall_s: number; rtf: number; clips: number; quarantined: number; load_before: number; load_after: number; all_wall_s?: number[] }> = {};
+  const reps = Math.max(1, flagNumber(a, 'bench audio', 'reps', 2)!);
   for (const workers of [1, 2]) {
-    const dir = join(work, `store-${workers}`);
-    const before = load();
-    t = now();
-    const s = await extractFeatures({ manifest, dir, set: audioFeatureSet(), workers, quiet: true });
-    const wall = now() - t;
-    store[`workers_${workers}`] = { workers: s.workers, wall_s: wall, rtf: audioS / wall, clips: Object.keys(s.index.clips).length, quarantined: s.index.quarantine.length, load_before: before, load_after: load() };
+    let best: (typeof store)[string] | undefined;
+    const walls: number[] = [];
+    for (let r = 0; r < reps; r++) {
+      const dir = join(work, `store-${workers}-${r}`);
+      const before = load();
+      t = now();
+      const s = await extractFeatures({ manifest, dir, set: audioFeatureSet(), workers, quiet: true });
+      const wall = now() - t;
+      walls.push(wall);
+      rmSync(dir, { recursive: true, force: true });
+      if (!best || wall < best.wall_s) best = { workers: s.workers, wall_s: wall, rtf: audioS / wall, clips: Object.keys(s.index.clips).length, quarantined: s.index.quarantine.length, load_before: before, load_after: load() };
+    }
+    store[`workers_${workers}`] = { ...best!, all_wall_s: walls };
   }
 
   // 3. torchaudio Kaldi fbank on the same files
@@ -99,15 +108,16 @@ export async function run(argv: string[]): Promise<void> {
     store,
     torchaudio: torch,
     speedup_vs_torchaudio_2: store.workers_2.rtf / torch.threads_2.rtf_total,
+    speedup_vs_torchaudio_best: store.workers_2.rtf / Math.max(torch.threads_1.rtf_total, torch.threads_2.rtf_total),
     run: runInfo(),
   };
   const fmt = (x: number): string => x.toFixed(x >= 100 ? 0 : 2);
   console.log([
     `audio ${fmt(audioS)} s, ${frames} frames`,
     `single thread: decode(wav) ${fmt(decodeWavS)} s | decode(ffmpeg) ${fmt(1000 * stages.decode_ffmpeg_s_per_file)} ms/file | fbank ${fmt(fbankS)} s (${fmt(audioS / fbankS)}x) | energy ${fmt(energyS)} s | F0 ${fmt(f0S)} s (${fmt(audioS / f0S)}x)`,
-    ...Object.values(store).map((s) => `emolab store, ${s.workers} worker(s): decode+fbank+energy+F0+write ${fmt(s.wall_s)} s = ${fmt(s.rtf)}x real time (load ${s.load_before} -> ${s.load_after})`),
+    ...Object.values(store).map((s) => `emolab store, ${s.workers} worker(s): decode+fbank+energy+F0+write best ${fmt(s.wall_s)} s of [${(s.all_wall_s ?? []).map(fmt).join(', ')}] = ${fmt(s.rtf)}x real time (load ${s.load_before} -> ${s.load_after})`),
     ...Object.values(torch).map((r) => `torchaudio ${r.torchaudio}, ${r.threads} thread(s): decode ${fmt(r.decode_s)} s + kaldi fbank ${fmt(r.fbank_s)} s = ${fmt(r.total_s)} s = ${fmt(r.rtf_total)}x real time (fbank alone ${fmt(r.rtf_fbank)}x; load ${r.load_before} -> ${r.load_after})`),
-    `emolab (2 workers, fbank+energy+F0) / torchaudio (2 threads, fbank only): ${result.speedup_vs_torchaudio_2.toFixed(2)}x`,
+    `emolab (2 workers, fbank+energy+F0) / torchaudio (fbank only): ${result.speedup_vs_torchaudio_2.toFixed(2)}x vs its 2-thread run, ${result.speedup_vs_torchaudio_best.toFixed(2)}x vs its faster run`,
   ].join('\n'));
   const outDir = join(repoRoot, 'bench', 'results');
   mkdirSync(outDir, { recursive: true });
