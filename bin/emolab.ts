@@ -29,6 +29,7 @@ export const COMMANDS: Command[] = [
   { name: 'hubert', summary: 'run HuBERT (transformers config.json + safetensors) on one audio file; write hidden states', usage: 'emolab hubert <model-dir> <in.f32|wav> --out <file.safetensors> [--weights model.safetensors] [--normalize]  |  emolab hubert fetch [--force]   (hubert-base-ls960 into $EMOLAB_MODELS)', run: lazy(() => import('../lib/models/hubertCli')) },
   { name: 'report', summary: 'rebuild SER result tables (results/) and figures (figures/) from runs/ser without retraining', usage: 'emolab report [--experiment NAME] [--no-figures]', run: lazy(() => import('../lib/report/cli')) },
   { name: 'finetune', summary: 'fine-tune SER (baseline vs each pretrained encoder; EmoDB folds or CREMA-D partitions) and write result tables', usage: 'emolab finetune [--protocol emodb|crema-d] [--arms ...] [--modes full,frozen] [--seeds 1,2,3] [--folds N] [--epochs N] [--class-balanced] (see --help)', run: lazy(() => import('../lib/finetune/cli')) },
+  { name: 'verify', summary: "re-hash a run's outputs against the SHA-256 recorded in its run.json (exit 1 on any mismatch)", usage: 'emolab verify runs/<name> [...] [--json]', run: lazy(() => import('../lib/verify/cli')) },
 ];
 
 export function helpText(): string {

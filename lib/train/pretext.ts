@@ -43,6 +43,7 @@ import { writeJsonAtomic } from '../store/atomic';
 import type { TensorMap, TypedArray } from '../store/safetensors';
 import { openFeatureStore, type FeatureStore } from '../store/featureStore';
 import { runInfo } from '../runinfo';
+import { hashOutputs } from '../verify/hashes';
 import { backendReport, describeBackend, initBackend } from '../backend';
 import { pick } from '../profile';
 import { dataRoot, runsRoot } from '../paths';
@@ -404,6 +405,8 @@ export async function pretrain(o: PretrainOptions): Promise<PretrainResult> {
     wallS: (Date.now() - t0) / 1000,
     stepS: training.stepS,
     files: { model: 'model.safetensors', last: 'checkpoints/last.safetensors', best: 'checkpoints/best.safetensors' },
+    // SHA-256 and size of each output, re-checked by `emolab verify <runDir>`.
+    outputs: hashOutputs(runDir, ['model.safetensors', 'checkpoints/last.safetensors', 'checkpoints/best.safetensors']),
     dataRoot: dataRoot(),
   });
   return { runDir, task: o.task, model, split, examples: sets, labels, training, test, manifestFile, modelFile };
