@@ -340,7 +340,8 @@ export async function pretrain(o: PretrainOptions): Promise<PretrainResult> {
   // Targets from disk first (they decide which clips are usable), then features.
   const diskLabels = tasks.filter((t) => t !== 'energy').map((t) => labelsFromDisk(labelsDir, t));
   let clips = manifest.clips.filter((c) => c.audioPath || c.videoPath);
-  if (diskLabels.length && tasks.length === diskLabels.length) {
+  if (diskLabels.length) {
+    // Face-derived targets exist only for the clips that were face-tracked: train on those.
     const labelled = new Set(diskLabels.flatMap((l) => l.summary.perClip.map((p) => p.id)));
     clips = clips.filter((c) => labelled.has(c.id));
   }
