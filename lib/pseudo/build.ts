@@ -6,6 +6,7 @@
  * set's quarantine with the reason; every other clip is labelled.
  */
 import type { Clip, QuarantinedItem } from '../data/types';
+import { errorMessage } from '../errors';
 import type { TensorInput } from '../store/safetensors';
 import { activationSegmentValues, ACTIVATION_DEFAULTS, type ActivationStatistic } from './activation';
 import { AU_LABELS, AU_RULE_DEFAULTS, applyBaseline, auRuleLabel, baselineFor, frameWinners, prototypeScores, sustainFrames, type AuEvidence, type AuRuleOptions } from './emfacs';
@@ -69,7 +70,11 @@ export function buildEnergyLabelSet(items: { clip: Clip; energyDb: ArrayLike<num
   for (const { clip, energyDb } of items) {
     const segs = segmentFrames(energyDb.length, segmentation);
     if (segs.length === 0) { quarantine.push({ file: clip.audioPath ?? clip.id, stage: 'pseudo', reason: `${energyDb.length} frames: shorter than the shortest segmentable utterance` }); continue; }
-    rows.push({ clip, segs, values: energySegmentValues(energyDb, segs, statistic, floorDb), threshold: NaN });
+    try {
+      rows.push({ clip, segs, values: energySegmentValues(energyDb, segs, statistic, floorDb), threshold: NaN });
+    } catch (e) {
+      quarantine.push({ file: clip.audioPath ?? clip.id, stage: 'pseudo', reason: errorMessage(e) });
+    }
   }
   const speakers = reference === 'speaker' ? speakerMedians(rows.map((r) => ({ speaker: r.clip.speaker, values: r.values }))) : undefined;
   for (const r of rows) r.threshold = speakers ? speakers.get(r.clip.speaker)! : median(r.values);
@@ -96,8 +101,12 @@ export function buildActivationLabelSet(items: { clip: Clip; activation: ArrayLi
   for (const { clip, activation, faceFound } of items) {
     const segs = segmentFrames(activation.length, segmentation);
     if (segs.length === 0) { quarantine.push({ file: clip.videoPath ?? clip.id, stage: 'pseudo', reason: `${activation.length} frames: shorter than the shortest segmentable utterance` }); continue; }
-    const { values } = activationSegmentValues(activation, faceFound, segs, { minFaceFraction, statistic });
-    rows.push({ clip, segs, values, threshold: NaN });
+    try {
+      const { values } = activationSegmentValues(activation, faceFound, segs, { minFaceFraction, statistic });
+      rows.push({ clip, segs, values, threshold: NaN });
+    } catch (e) {
+      quarantine.push({ file: clip.videoPath ?? clip.id, stage: 'pseudo', reason: errorMessage(e) });
+    }
   }
   const speakers = speakerMedians(rows.map((r) => ({ speaker: r.clip.speaker, values: r.values })));
   for (const r of rows) r.threshold = speakers.get(r.clip.speaker)!;
@@ -168,8 +177,10 @@ export function buildClusterLabelSet(items: { clip: Clip; frames: Float32Array }
   const k = opts.k ?? 50;
   const quarantine: QuarantinedItem[] = [];
   const usable = items.filter(({ clip, frames }) => {
-    if (frames.length > 0 && frames.length % dim === 0) return true;
-    quarantine.push({ file: clip.audioPath ?? clip.id, stage: 'pseudo', reason: `embeddings hold ${frames.length} values, not a positive multiple of dim ${dim}` });
+    const bad = frames.findIndex((v) => !Number.isFinite(v));
+    if (frames.length > 0 && frames.length % dim === 0 && bad < 0) return true;
+    const reason = bad >= 0 ? `embeddings have a non-finite value at frame ${Math.floor(bad / dim)}` : `embeddings hold ${frames.length} values, not a positive multiple of dim ${dim}`;
+    quarantine.push({ file: clip.audioPath ?? clip.id, stage: 'pseudo', reason });
     return false;
   });
   const total = usable.reduce((a, it) => a + it.frames.length, 0);

@@ -18,10 +18,12 @@ test('energy label set: utterance vs speaker reference, balance, quarantine of t
     { clip: clip('a1', 'A'), energyDb: curve([0, 1, 2, 3]) },
     { clip: clip('a2', 'A'), energyDb: curve([4, 5, 6, 7]) },
     { clip: clip('short', 'A'), energyDb: new Float32Array(3) },
+    { clip: clip('nan', 'A'), energyDb: Float32Array.from(curve([1, 2]), (v, i) => (i === 7 ? NaN : v)) },
   ];
   const utt = buildEnergyLabelSet(items, { segmentation: seg10 });
   assert.deepEqual(utt.summary.balance, { low: 4, high: 4, excluded: 0 });
-  assert.equal(utt.summary.quarantine.length, 1);
+  assert.equal(utt.summary.quarantine.length, 2);
+  assert.match(utt.summary.quarantine[1].reason, /NaN at frame 7/);
   assert.equal(utt.summary.clips, 2);
   const spk = buildEnergyLabelSet(items, { segmentation: seg10, reference: 'speaker' });
   // speaker median of 0..7 is 3.5: a1 all low, a2 all high
@@ -55,7 +57,9 @@ test('AU label set, cluster label set, and the round trip through disk', () => {
   const cl = buildClusterLabelSet([
     { clip: clip('x', 'S', 'anger'), frames: frames(0, 5) },
     { clip: clip('y', 'S', 'sadness'), frames: frames(10, 7) },
+    { clip: clip('z', 'S'), frames: Float32Array.of(1, Infinity) },
   ], 2, { k: 2, seed: 1 });
+  assert.match(cl.summary.quarantine[0].reason, /non-finite value at frame 0/);
   assert.equal(cl.purity!.purity, 1);
   assert.equal(cl.summary.extra.frames, 12);
   assert.deepEqual(Object.values(cl.summary.balance).sort(), [5, 7]);
