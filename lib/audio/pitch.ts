@@ -56,7 +56,11 @@ export interface YinOptions {
   voicingThreshold?: number;
   /** Frames quieter than this RMS (dBFS) are unvoiced without analysis: -50. */
   silenceDb?: number;
-  /** Rate the analysis runs at (an integer divisor of sampleRate, else sampleRate): 8000. */
+  /**
+   * Rate the analysis runs at (an integer divisor of sampleRate, else sampleRate): 8000. Measured on a quarter of
+   * EmoDB against a 16 kHz analysis: 8 kHz agrees within 5% on 99.0% of frames voiced in both (voicing differs on
+   * 2.5% of frames); 4 kHz runs 2.2x faster but agrees on 97.5% (voicing differs on 5%).
+   */
   analysisRate?: number;
 }
 
