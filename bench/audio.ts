@@ -6,7 +6,8 @@
  *
  *   npm run bench -- audio [--root <emodb dir>] [--ffmpeg-files 40] [--reps 2] [--keep]
  *
- * The machine is shared: each store run is repeated `--reps` times (fresh folder each time) and the best wall
+ * The machine is shared: CPU seconds (user + system, all threads) are reported beside wall time, since audio
+ * seconds per CPU second hardly depend on how busy the other cores are; each store run is repeated `--reps` times (fresh folder each time) and the best wall
  * time is reported, and the load average before and after each phase is recorded next to the timings.
  */
 import { execFileSync } from 'node:child_process';
@@ -25,7 +26,7 @@ import { repoRoot } from '../lib/paths';
 import { runInfo } from '../lib/runinfo';
 import { extractFeatures } from '../lib/store/featureStore';
 
-interface TorchResult { threads: number; files: number; audio_s: number; frames: number; decode_s: number; fbank_s: number; total_s: number; torch: string; torchaudio: string }
+interface TorchResult { threads: number; files: number; audio_s: number; frames: number; decode_s: number; fbank_s: number; total_s: number; cpu_s: number; torch: string; torchaudio: string }
 
 const now = (): number => performance.now() / 1000;
 const load = (): number => Math.round(loadavg()[0] * 100) / 100;
@@ -74,7 +75,7 @@ export async function run(argv: string[]): Promise<void> {
   };
 
   // 2. the real pipeline: feature store with 1 and 2 workers (decode + fbank + energy + F0 + shard writes)
-  const store: Record<string, { workers: number; wall_s: number; rtf: number; clips: number; quarantined: number; load_before: number; load_after: number; all_wall_s?: number[] }> = {};
+  const store: Record<string, { workers: number; wall_s: number; rtf: number; cpu_s: number; audio_s_per_cpu_s: number; clips: number; quarantined: number; load_before: number; load_after: number; all_wall_s?: number[] }> = {};
   const reps = Math.max(1, flagNumber(a, 'bench audio', 'reps', 2)!);
   for (const workers of [1, 2]) {
     let best: (typeof store)[string] | undefined;
@@ -83,11 +84,14 @@ export async function run(argv: string[]): Promise<void> {
       const dir = join(work, `store-${workers}-${r}`);
       const before = load();
       t = now();
+      const cpu0 = process.cpuUsage(); // all threads of this process, so worker threads count too
       const s = await extractFeatures({ manifest, dir, set: audioFeatureSet(), workers, quiet: true });
       const wall = now() - t;
+      const cpu = process.cpuUsage(cpu0);
+      const cpuS = (cpu.user + cpu.system) / 1e6;
       walls.push(wall);
       rmSync(dir, { recursive: true, force: true });
-      if (!best || wall < best.wall_s) best = { workers: s.workers, wall_s: wall, rtf: audioS / wall, clips: Object.keys(s.index.clips).length, quarantined: s.index.quarantine.length, load_before: before, load_after: load() };
+      if (!best || wall < best.wall_s) best = { workers: s.workers, wall_s: wall, rtf: audioS / wall, cpu_s: cpuS, audio_s_per_cpu_s: audioS / cpuS, clips: Object.keys(s.index.clips).length, quarantined: s.index.quarantine.length, load_before: before, load_after: load() };
     }
     store[`workers_${workers}`] = { ...best!, all_wall_s: walls };
   }
@@ -108,6 +112,7 @@ export async function run(argv: string[]): Promise<void> {
     store,
     torchaudio: torch,
     speedup_vs_torchaudio_2: store.workers_2.rtf / torch.threads_2.rtf_total,
+    cpu_efficiency_vs_torchaudio_1: store.workers_1.audio_s_per_cpu_s / (torch.threads_1.audio_s / torch.threads_1.cpu_s),
     speedup_vs_torchaudio_best: store.workers_2.rtf / Math.max(torch.threads_1.rtf_total, torch.threads_2.rtf_total),
     run: runInfo(),
   };
@@ -115,9 +120,9 @@ export async function run(argv: string[]): Promise<void> {
   console.log([
     `audio ${fmt(audioS)} s, ${frames} frames`,
     `single thread: decode(wav) ${fmt(decodeWavS)} s | decode(ffmpeg) ${fmt(1000 * stages.decode_ffmpeg_s_per_file)} ms/file | fbank ${fmt(fbankS)} s (${fmt(audioS / fbankS)}x) | energy ${fmt(energyS)} s | F0 ${fmt(f0S)} s (${fmt(audioS / f0S)}x)`,
-    ...Object.values(store).map((s) => `emolab store, ${s.workers} worker(s): decode+fbank+energy+F0+write best ${fmt(s.wall_s)} s of [${(s.all_wall_s ?? []).map(fmt).join(', ')}] = ${fmt(s.rtf)}x real time (load ${s.load_before} -> ${s.load_after})`),
-    ...Object.values(torch).map((r) => `torchaudio ${r.torchaudio}, ${r.threads} thread(s): decode ${fmt(r.decode_s)} s + kaldi fbank ${fmt(r.fbank_s)} s = ${fmt(r.total_s)} s = ${fmt(r.rtf_total)}x real time (fbank alone ${fmt(r.rtf_fbank)}x; load ${r.load_before} -> ${r.load_after})`),
-    `emolab (2 workers, fbank+energy+F0) / torchaudio (fbank only): ${result.speedup_vs_torchaudio_2.toFixed(2)}x vs its 2-thread run, ${result.speedup_vs_torchaudio_best.toFixed(2)}x vs its faster run`,
+    ...Object.values(store).map((s) => `emolab store, ${s.workers} worker(s): decode+fbank+energy+F0+write best ${fmt(s.wall_s)} s of [${(s.all_wall_s ?? []).map(fmt).join(', ')}] = ${fmt(s.rtf)}x real time; CPU ${fmt(s.cpu_s)} s = ${fmt(s.audio_s_per_cpu_s)} audio-s per CPU-s (load ${s.load_before} -> ${s.load_after})`),
+    ...Object.values(torch).map((r) => `torchaudio ${r.torchaudio}, ${r.threads} thread(s): decode ${fmt(r.decode_s)} s + kaldi fbank ${fmt(r.fbank_s)} s = ${fmt(r.total_s)} s = ${fmt(r.rtf_total)}x real time (fbank alone ${fmt(r.rtf_fbank)}x); CPU ${fmt(r.cpu_s)} s = ${fmt(r.audio_s / r.cpu_s)} audio-s per CPU-s (load ${r.load_before} -> ${r.load_after})`),
+    `emolab (2 workers, fbank+energy+F0) / torchaudio (fbank only): ${result.speedup_vs_torchaudio_2.toFixed(2)}x vs its 2-thread run, ${result.speedup_vs_torchaudio_best.toFixed(2)}x vs its faster run; per CPU-second (load-independent): ${result.cpu_efficiency_vs_torchaudio_1.toFixed(2)}x (1 worker vs 1 thread)`,
   ].join('\n'));
   const outDir = join(repoRoot, 'bench', 'results');
   mkdirSync(outDir, { recursive: true });

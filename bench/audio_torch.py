@@ -1,7 +1,7 @@
 """Reference timing for bench/audio.ts: torchaudio's Kaldi fbank on the same files, same machine, same run.
 
 usage: /usr/bin/python3 bench/audio_torch.py <threads> <file list (one path per line)>
-Prints one JSON object: decode and fbank seconds, audio seconds, frames, versions.
+Prints one JSON object: decode and fbank wall seconds, CPU seconds, audio seconds, frames, versions.
 Decoding uses the standard-library wave module + numpy (the files are 16 kHz PCM16), the fastest way to
 feed torchaudio here; fbank is torchaudio.compliance.kaldi.fbank(x * 32768, num_mel_bins=80, dither=0).
 """
@@ -22,6 +22,7 @@ def main() -> None:
     torch.set_num_threads(threads)
     # warm-up (first call allocates / JITs kernels)
     kaldi.fbank(torch.zeros(1, 16000), num_mel_bins=80, dither=0.0)
+    c0 = time.process_time()  # CPU seconds of all threads of this process
     t0 = time.perf_counter()
     signals = []
     for f in files:
@@ -37,9 +38,10 @@ def main() -> None:
                              dither=0.0, window_type="povey", use_energy=False)
             frames += fb.shape[0]
     t2 = time.perf_counter()
+    cpu = time.process_time() - c0
     audio_s = sum(len(x) for x in signals) / 16000.0
     print(json.dumps({"threads": threads, "files": len(files), "audio_s": audio_s, "frames": frames,
-                      "decode_s": t1 - t0, "fbank_s": t2 - t1, "total_s": t2 - t0,
+                      "decode_s": t1 - t0, "fbank_s": t2 - t1, "total_s": t2 - t0, "cpu_s": cpu,
                       "torch": torch.__version__, "torchaudio": torchaudio.__version__}))
 
 
