@@ -27,7 +27,7 @@ import { EmolabError } from '../errors';
 import { readSafetensors, writeSafetensors } from '../store/safetensors';
 import { writeJsonAtomic } from '../store/atomic';
 import { HubertConfig, hubertConfigJson, hubertFrameCount, loadHubertConfig } from './hubertConfig';
-import { conv1d, dropout, gelu, layerNorm, lengthMask, multiHeadAttention } from './layers';
+import { conv1d, dense, dropout, gelu, layerNorm, lengthMask, multiHeadAttention } from './layers';
 import { deriveSeed, Rng } from './random';
 
 export type HubertParams = Record<string, tf.Variable>;
@@ -40,26 +40,27 @@ export interface HubertModel {
 const POS = 'encoder.pos_conv_embed.conv';
 
 // ---------------------------------------------------------------------------------------------
-// HuBERT-specific pieces (the generic ones come from ./layers). Weights are kept in torch layout
-// ([out, in] for linear, [out, in/groups, kernel] for conv) and transposed here, inside the graph,
-// so gradients reach the checkpoint-shaped variables.
+// Layout. Variables keep the transformers NAMES but the tfjs LAYOUT of ./layers: linear weights
+// [in, out] (torch: [out, in]) and conv weights [K, in/groups, out] (torch: [out, in/groups, K]),
+// weight_g [K, 1, 1] (torch [1, 1, K]). Checkpoints are converted at load/save time only: a matMul
+// with transposeB on wasm was measured 10x slower than a plain one (768 -> 3072 on 49 frames:
+// 723 ms vs 67 ms), and transposing weights inside every forward pass costs as much again.
 
-/** x [..., in] times a torch-layout linear weight [out, in] (+ bias). */
-export function torchLinear<T extends tf.Tensor>(x: T, weight: tf.Tensor, bias?: tf.Tensor): T {
-  return tf.tidy(() => {
-    const inDim = x.shape[x.rank - 1];
-    const y = tf.matMul(tf.reshape(x, [-1, inDim]) as tf.Tensor2D, weight as tf.Tensor2D, false, true);
-    return tf.reshape(bias ? tf.add(y, bias) : y, [...x.shape.slice(0, -1), weight.shape[0]]) as T;
-  });
+/** Permutation from a torch-layout checkpoint tensor to our layout (its own inverse). */
+export function layoutPerm(torchShape: number[]): number[] | undefined {
+  if (torchShape.length === 2) return [1, 0];
+  if (torchShape.length === 3) return [2, 1, 0];
+  return undefined;
 }
 
-/** torch conv weight [out, in/groups, K] -> the [K, in/groups, out] layout of layers.conv1d. */
-function convWeight(w: tf.Tensor): tf.Tensor3D {
-  return tf.transpose(w, [2, 1, 0]) as tf.Tensor3D;
+/** Our layout's shape for a torch-layout shape. */
+export function internalShape(torchShape: number[]): number[] {
+  const perm = layoutPerm(torchShape);
+  return perm ? perm.map((i) => torchShape[i]) : torchShape;
 }
 
 /**
- * Valid strided conv1d of the feature encoder, x [B, L, Cin] with a torch weight [Cout, Cin, K], as
+ * Valid strided conv1d of the feature encoder, x [B, L, Cin] with a weight [K, Cin, Cout], as
  * im2col built from ceil(K/S) CONTIGUOUS slices of x viewed as [B, L/S, S*Cin] (then one matMul).
  * Measured on wasm against layers.conv1d (one strided slice per tap): the first conv (K 10, S 5,
  * 1 -> 32 ch, 32,000 samples) 2.4 ms vs 23 ms, the whole tiny feature encoder forward on 8 x 1.5 s
@@ -68,7 +69,7 @@ function convWeight(w: tf.Tensor): tf.Tensor3D {
 export function stridedConv1d(x: tf.Tensor3D, weight: tf.Tensor, stride: number, bias?: tf.Tensor): tf.Tensor3D {
   return tf.tidy(() => {
     const [b, l, c] = x.shape;
-    const [cout, , k] = weight.shape as [number, number, number];
+    const [k, , cout] = weight.shape as [number, number, number];
     const t = Math.floor((l - k) / stride) + 1;
     if (t <= 0) throw new EmolabError('models', `conv input of ${l} steps is shorter than its kernel (${k})`);
     const q = Math.ceil(k / stride);
@@ -83,8 +84,8 @@ export function stridedConv1d(x: tf.Tensor3D, weight: tf.Tensor, stride: number,
     // Taps k..q*S-1 get zero weights (cheaper than slicing the patches' last axis, which the cpu
     // backend does element by element: 0.9 s for the tiny model's second conv).
     const kk = q * stride;
-    const w = kk === k ? weight : tf.pad(weight, [[0, 0], [0, 0], [0, kk - k]]);
-    let y: tf.Tensor = tf.matMul(tf.reshape(cols, [b * t, kk * c]) as tf.Tensor2D, tf.reshape(convWeight(w), [kk * c, cout]) as tf.Tensor2D);
+    const w = kk === k ? weight : tf.pad(weight, [[0, kk - k], [0, 0], [0, 0]]);
+    let y: tf.Tensor = tf.matMul(tf.reshape(cols, [b * t, kk * c]) as tf.Tensor2D, tf.reshape(w, [kk * c, cout]) as tf.Tensor2D);
     if (bias) y = tf.add(y, bias);
     return tf.reshape(y, [b, t, cout]) as tf.Tensor3D;
   });
@@ -172,11 +173,14 @@ export function initHubert(config: HubertConfig, seed = 0): HubertModel {
     else if (/norm\.weight$/.test(name)) vals.fill(1);
     else if (name.includes('conv_layers') && name.endsWith('conv.weight')) normal(Math.sqrt(2 / (shape[1] * shape[2])));
     else normal(0.02);
-    const t = tf.tensor(vals, shape, 'float32');
-    params[name] = tf.variable(t, true);
-    t.dispose();
+    params[name] = tf.tidy(() => {
+      const t = tf.tensor(vals, shape, 'float32');
+      const perm = layoutPerm(shape);
+      return tf.variable(perm ? tf.transpose(t, perm) : t, true);
+    });
   });
-  tf.tidy(() => params[`${POS}.weight_g`].assign(tf.sqrt(tf.sum(tf.square(params[`${POS}.weight_v`]), [0, 1], true))));
+  // g = ||v|| over every axis but the kernel axis (axis 0 in our layout).
+  tf.tidy(() => params[`${POS}.weight_g`].assign(tf.sqrt(tf.sum(tf.square(params[`${POS}.weight_v`]), [1, 2], true))));
   return { config, params };
 }
 
@@ -211,9 +215,11 @@ export function loadHubertWeights(config: HubertConfig, file: string, seed = 0):
       disposeHubert(model);
       throw new EmolabError('models', `tensor ${n} has dtype ${t.dtype}; expected a float type`, { file });
     }
-    const v = tf.tensor(Float32Array.from(t.data), want, 'float32');
-    model.params[n].assign(v);
-    v.dispose();
+    tf.tidy(() => {
+      const v = tf.tensor(Float32Array.from(t.data as Float32Array), want, 'float32');
+      const perm = layoutPerm(want);
+      model.params[n].assign(perm ? tf.transpose(v, perm) : v);
+    });
   }
   return { model, ignored };
 }
@@ -228,10 +234,23 @@ export function loadHubert(dir: string, weightsFile = 'model.safetensors'): Hube
 export function saveHubert(dir: string, model: HubertModel, metadata: Record<string, string> = {}): void {
   mkdirSync(dir, { recursive: true });
   writeJsonAtomic(join(dir, 'config.json'), hubertConfigJson(model.config));
-  writeSafetensors(join(dir, 'model.safetensors'), paramsToArrays(model.params), { format: 'pt', ...metadata });
+  writeSafetensors(join(dir, 'model.safetensors'), hubertStateDict(model), { format: 'pt', ...metadata });
 }
 
-/** Float32 copies of variables, for safetensors. */
+/** The parameters as a transformers state dict (torch layout, float32 copies). */
+export function hubertStateDict(model: HubertModel): Record<string, { data: Float32Array; shape: number[] }> {
+  const shapes = hubertParamShapes(model.config);
+  const out: Record<string, { data: Float32Array; shape: number[] }> = {};
+  for (const [n, v] of Object.entries(model.params)) {
+    const perm = layoutPerm(shapes[n]);
+    const t = perm ? tf.transpose(v, perm) : v;
+    out[n] = { data: t.dataSync() as Float32Array, shape: shapes[n] };
+    if (t !== v) t.dispose();
+  }
+  return out;
+}
+
+/** Float32 copies of variables (our layout). */
 export function paramsToArrays(params: Record<string, tf.Variable | tf.Tensor>): Record<string, { data: Float32Array; shape: number[] }> {
   const out: Record<string, { data: Float32Array; shape: number[] }> = {};
   for (const [n, v] of Object.entries(params)) out[n] = { data: v.dataSync() as Float32Array, shape: v.shape };
@@ -296,8 +315,8 @@ export function hubertPositionalConv(model: HubertModel, x: tf.Tensor3D): tf.Ten
   const { config: c, params: p } = model;
   return tf.tidy(() => {
     const k = c.numConvPosEmbeddings;
-    const w = weightNorm(p[`${POS}.weight_g`], p[`${POS}.weight_v`], 2);
-    let y = conv1d(x, convWeight(w), p[`${POS}.bias`], { groups: c.numConvPosEmbeddingGroups, padding: Math.floor(k / 2) });
+    const w = weightNorm(p[`${POS}.weight_g`], p[`${POS}.weight_v`], 0); // torch weight_norm(dim=2) = our kernel axis 0
+    let y = conv1d(x, w as tf.Tensor3D, p[`${POS}.bias`], { groups: c.numConvPosEmbeddingGroups, padding: Math.floor(k / 2) });
     if (k % 2 === 0) y = tf.slice(y, [0, 0, 0], [y.shape[0], y.shape[1] - 1, y.shape[2]]);
     return gelu(y);
   });
@@ -308,13 +327,13 @@ function encoderLayer(model: HubertModel, l: number, x: tf.Tensor3D, keyMask: tf
   const pre = `encoder.layers.${l}`;
   const a = `${pre}.attention`;
   const eps = c.layerNormEps;
-  const proj = (n: string) => ({ w: tf.transpose(p[`${a}.${n}.weight`]), b: p[`${a}.${n}.bias`] });
+  const proj = (n: string) => ({ w: p[`${a}.${n}.weight`], b: p[`${a}.${n}.bias`] });
   const attention = (y: tf.Tensor3D): tf.Tensor3D => multiHeadAttention(y, { q: proj('q_proj'), k: proj('k_proj'), v: proj('v_proj'), o: proj('out_proj') },
     c.numAttentionHeads, { keyMask, dropout: training ? c.attentionDropout : 0, seed: seed + 3 });
   const ff = (y: tf.Tensor3D): tf.Tensor3D => {
-    let z = gelu(torchLinear(y, p[`${pre}.feed_forward.intermediate_dense.weight`], p[`${pre}.feed_forward.intermediate_dense.bias`]));
+    let z = gelu(dense(y, p[`${pre}.feed_forward.intermediate_dense.weight`], p[`${pre}.feed_forward.intermediate_dense.bias`]));
     z = drop(z, c.activationDropout, training, seed + 1);
-    z = torchLinear(z, p[`${pre}.feed_forward.output_dense.weight`], p[`${pre}.feed_forward.output_dense.bias`]);
+    z = dense(z, p[`${pre}.feed_forward.output_dense.weight`], p[`${pre}.feed_forward.output_dense.bias`]);
     return drop(z, c.hiddenDropout, training, seed + 2);
   };
   const ln = (y: tf.Tensor3D, n: string): tf.Tensor3D => layerNorm(y, p[`${pre}.${n}.weight`], p[`${pre}.${n}.bias`], eps);
@@ -347,7 +366,7 @@ export function hubertForward(model: HubertModel, audio: tf.Tensor2D, opts: Hube
     const frameMask = lengths ? lengthMask(lengths, frames) : tf.ones([b, frames]) as tf.Tensor2D;
     let h: tf.Tensor3D = extractFeatures;
     if (c.featProjLayerNorm) h = layerNorm(h, p['feature_projection.layer_norm.weight'], p['feature_projection.layer_norm.bias'], c.layerNormEps);
-    h = torchLinear(h, p['feature_projection.projection.weight'], p['feature_projection.projection.bias']);
+    h = dense(h, p['feature_projection.projection.weight'], p['feature_projection.projection.bias']);
     h = drop(h, c.featProjDropout, training, deriveSeed(seed, 1000));
     if (opts.maskTimeIndices) {
       const m = tf.expandDims(opts.maskTimeIndices, 2);

@@ -10,7 +10,7 @@ import { fixturesRoot } from '../../lib/paths';
 import { readSafetensors, writeSafetensors } from '../../lib/store/safetensors';
 import { hubertFrameCount, hubertTinyConfig, loadHubertConfig, parseHubertConfig } from '../../lib/models/hubertConfig';
 import {
-  canonicalHubertName, disposeHubert, disposeHubertOutput, hubertForward, initHubert, loadHubertWeights, paramsToArrays, weightNorm,
+  canonicalHubertName, disposeHubert, disposeHubertOutput, hubertForward, initHubert, loadHubertWeights, paramsToArrays, saveHubert, weightNorm,
 } from '../../lib/models/hubert';
 import { run as runCli } from '../../lib/models/hubertCli';
 import { hubertParity, maxAbsDiff } from '../../lib/models/hubertParity';
@@ -158,6 +158,18 @@ test('CLI writes hidden states that match the fixture; init is deterministic; pa
     assert.deepEqual(got[k].shape, ref[k].shape, k);
     assert.ok(maxAbsDiff(got[k].data as Float32Array, ref[k].data as Float32Array) < 1e-4, k);
   }
+  // save -> transformers layout again: identical to the checkpoint it was loaded from
+  const { model: loaded } = loadHubertWeights(loadHubertConfig(fx), join(fx, 'model.safetensors'));
+  saveHubert(join(tmp, 'saved'), loaded);
+  const orig = readSafetensors(join(fx, 'model.safetensors')).tensors;
+  const saved = readSafetensors(join(tmp, 'saved', 'model.safetensors')).tensors;
+  for (const [k, t] of Object.entries(orig)) {
+    const n = canonicalHubertName(k);
+    assert.deepEqual(saved[n].shape, t.shape, n);
+    assert.deepEqual(saved[n].data, t.data, n);
+  }
+  assert.deepEqual(loadHubertConfig(join(tmp, 'saved')), loadHubertConfig(fx));
+  disposeHubert(loaded);
   const a = initHubert(hubertTinyConfig(), 11), b = initHubert(hubertTinyConfig(), 11);
   const pa = paramsToArrays(a.params), pb = paramsToArrays(b.params);
   for (const k of Object.keys(pa)) assert.deepEqual(pa[k].data, pb[k].data, k);
