@@ -1,0 +1,389 @@
+/**
+ * Training-step benchmark, side by side with PyTorch:
+ *
+ *   npm run bench -- train [--backend wasm|cpu|webgpu|tensorflow] [--preset tiny,base,hubert-base,issue-ref]
+ *                          [--batch B] [--frames T] [--steps N] [--warmup W] [--torch-threads 1,2] [--no-torch]
+ *                          [--profile] [--out file.json]
+ *
+ * One training step = forward + backward + global-norm clip + AdamW update (the step of lib/train/trainer),
+ * timed one by one after `warmup` untimed steps; the table shows the median (and min) of N, samples/s,
+ * forward-only time, peak tf.memory().numBytes and peak process RSS. The models:
+ *
+ * - `tiny`, `base`: the encoder presets (lib/models/encoder) with an attention-pooling 6-class utterance head
+ *   (the SER head), softmax cross-entropy, AdamW (wd 0.01, clip 1), on log-mel input [B, T, 80].
+ * - `hubert-base`: HuBERT-base (hubertBaseConfig, random weights; 94.4 M parameters) on raw audio
+ *   [B, T*160] (T 10 ms frames), mean pooling + linear 6, every weight trained, dropout on (fine-tuning).
+ * - `issue-ref`: the model of issue 11 (batch 32 x 300 x 80; conv1d 80->256 k5 + ReLU, conv1d 256->256 k5
+ *   + ReLU, attention pooling, linear 6; Adam, no clip), for the GPU comparison (115 ms tfjs-webgpu vs
+ *   3.25 ms PyTorch CUDA on an H100).
+ *
+ * bench/reference_torch.py builds the same models (same shapes, layer counts and optimizer) and times the
+ * same steps with torch.set_num_threads(n) for each n of --torch-threads, when /usr/bin/python3 has torch.
+ * Ours runs on one thread (wasm under Node and cpu are single-threaded), so `ours / torch@1` is the
+ * like-for-like ratio. Results go to bench/results/<backend>-<date>.json.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { availableParallelism, cpus, loadavg } from 'node:os';
+import { join } from 'node:path';
+import { describeBackend, initBackend, parseBackendRequest } from '../lib/backend';
+import { flagNumber, flagString, parseArgs } from '../lib/cli/args';
+import { EmolabError } from '../lib/errors';
+import { encoderConfig, type EncoderConfig } from '../lib/models/encoder';
+import { createModel, forward } from '../lib/models/heads';
+import { hubertBaseConfig, type HubertConfig } from '../lib/models/hubertConfig';
+import { hubertForward, initHubert } from '../lib/models/hubert';
+import { ParamFactory, applyDense, attentionPool, conv1d, countParams, disposeParams, type Params } from '../lib/models/layers';
+import { Rng } from '../lib/models/random';
+import { AdamW, clipByGlobalNorm } from '../lib/train/adamw';
+import { headLoss } from '../lib/train/losses';
+import { repoRoot } from '../lib/paths';
+import { runInfo } from '../lib/runinfo';
+
+export const TRAIN_PRESETS = ['tiny', 'base', 'hubert-base', 'issue-ref'] as const;
+export type TrainPreset = (typeof TRAIN_PRESETS)[number];
+
+/** Default sizes per preset: small enough to finish on 2 CPU cores (override with --batch/--frames/--steps). */
+export const PRESET_DEFAULTS: Record<TrainPreset, { batch: number; frames: number; steps: number; warmup: number }> = {
+  tiny: { batch: 8, frames: 300, steps: 20, warmup: 3 },
+  base: { batch: 8, frames: 300, steps: 5, warmup: 2 },
+  'hubert-base': { batch: 2, frames: 100, steps: 3, warmup: 1 },
+  'issue-ref': { batch: 32, frames: 300, steps: 3, warmup: 1 },
+};
+
+export const NUM_CLASSES = 6;
+export const HUBERT_SAMPLES_PER_FRAME = 160;
+
+/** What both frameworks build: the model description handed to reference_torch.py as JSON. */
+export type CaseSpec =
+  | { preset: 'tiny' | 'base'; encoder: EncoderConfig; batch: number; frames: number; classes: number; lr: number; weightDecay: number; clip: number }
+  | { preset: 'hubert-base'; hubert: HubertConfig; batch: number; samples: number; classes: number; lr: number; weightDecay: number; clip: number }
+  | { preset: 'issue-ref'; inputDim: number; channels: number; kernel: number; batch: number; frames: number; classes: number; lr: number; weightDecay: number; clip: number };
+
+export function caseSpec(preset: TrainPreset, batch: number, frames: number): CaseSpec {
+  const common = { batch, classes: NUM_CLASSES, lr: 1e-4 };
+  switch (preset) {
+    case 'tiny':
+    case 'base':
+      return { preset, encoder: encoderConfig(preset), frames, weightDecay: 0.01, clip: 1, ...common };
+    case 'hubert-base':
+      return { preset, hubert: hubertBaseConfig(), samples: frames * HUBERT_SAMPLES_PER_FRAME, weightDecay: 0.01, clip: 1, ...common };
+    case 'issue-ref':
+      return { preset, inputDim: 80, channels: 256, kernel: 5, frames, weightDecay: 0, clip: 0, ...common };
+  }
+}
+
+/** A built case: its variables and a loss closure over fixed random inputs. */
+export interface BuiltCase {
+  params: Params;
+  /** Scalar loss of the fixed batch (call inside tf.variableGrads / tf.tidy). */
+  loss: (training: boolean) => tf.Scalar;
+  dispose: () => void;
+}
+
+function randn(rng: Rng, n: number): Float32Array {
+  const a = new Float32Array(n);
+  for (let i = 0; i < n; i++) a[i] = rng.normal();
+  return a;
+}
+
+/** Build the tfjs side of a case (seeded inputs and labels). */
+export function buildCase(spec: CaseSpec): BuiltCase {
+  const rng = new Rng(11);
+  const labels = Array.from({ length: spec.batch }, () => rng.int(spec.classes));
+  if (spec.preset === 'tiny' || spec.preset === 'base') {
+    const model = createModel({ encoder: spec.encoder, heads: [{ kind: 'utterance', name: 'emotion', classes: spec.classes, pooling: 'attention' }] }, 1);
+    const x = tf.tensor3d(randn(rng, spec.batch * spec.frames * spec.encoder.inputDim), [spec.batch, spec.frames, spec.encoder.inputDim]);
+    const lengths = new Array(spec.batch).fill(spec.frames);
+    return {
+      params: model.params,
+      loss: (training) => {
+        const { outputs } = forward(model, x, lengths, {}, { training, seed: 1 });
+        return headLoss('utterance', outputs.emotion.logits, labels)!;
+      },
+      dispose: () => { x.dispose(); disposeParams(model.params); },
+    };
+  }
+  if (spec.preset === 'hubert-base') {
+    const model = initHubert(spec.hubert, 0);
+    const head = new ParamFactory(7).dense('head', spec.hubert.hiddenSize, spec.classes);
+    const params: Params = { ...model.params, 'head.w': head.w as tf.Variable, 'head.b': head.b as tf.Variable };
+    const audio = tf.tensor2d(randn(rng, spec.batch * spec.samples), [spec.batch, spec.samples]);
+    return {
+      params,
+      loss: (training) => {
+        const out = hubertForward(model, audio, { training, seed: 1 });
+        const logits = applyDense(tf.mean(out.lastHiddenState, 1) as tf.Tensor2D, head);
+        return headLoss('utterance', logits, labels)!;
+      },
+      dispose: () => { audio.dispose(); disposeParams(params); },
+    };
+  }
+  if (spec.preset !== 'issue-ref') throw new EmolabError('bench', `unknown preset ${spec.preset}`);
+  const f = new ParamFactory(5);
+  const c1 = f.conv1d('conv1', spec.kernel, spec.inputDim, spec.channels);
+  const c2 = f.conv1d('conv2', spec.kernel, spec.channels, spec.channels);
+  const score = f.dense('att.score', spec.channels, 1, false);
+  const out = f.dense('out', spec.channels, spec.classes);
+  const x = tf.tensor3d(randn(rng, spec.batch * spec.frames * spec.inputDim), [spec.batch, spec.frames, spec.inputDim]);
+  return {
+    params: f.params,
+    loss: () => {
+      const h = tf.relu(conv1d(tf.relu(conv1d(x, c1.w, c1.b)) as tf.Tensor3D, c2.w, c2.b)) as tf.Tensor3D;
+      const { pooled } = attentionPool(h, undefined, { score });
+      return headLoss('utterance', applyDense(pooled, out), labels)!;
+    },
+    dispose: () => { x.dispose(); disposeParams(f.params); },
+  };
+}
+
+/** One training step (forward, backward, clip, AdamW) as the trainer does it; returns the loss. */
+export function makeStep(c: BuiltCase, spec: CaseSpec): { step: () => number; peakBytes: () => number; optimizer: AdamW } {
+  const optimizer = new AdamW(c.params, { weightDecay: spec.weightDecay });
+  const names = new Map(Object.entries(c.params).map(([k, v]) => [v.name, k]));
+  const vars = Object.values(c.params);
+  const last = vars[vars.length - 1];
+  let peak = 0;
+  const step = (): number => {
+    const { value, grads } = tf.variableGrads(() => c.loss(true), vars);
+    const named: Record<string, tf.Tensor> = {};
+    for (const [k, g] of Object.entries(grads)) named[names.get(k)!] = g;
+    peak = Math.max(peak, tf.memory().numBytes);
+    let applied = named;
+    let clipped: Record<string, tf.Tensor> | undefined;
+    if (spec.clip > 0) { clipped = clipByGlobalNorm(named, spec.clip).grads; applied = clipped; }
+    peak = Math.max(peak, tf.memory().numBytes);
+    optimizer.apply(applied, spec.lr);
+    const loss = value.dataSync()[0];
+    // Wait for the update too (GPU backends queue work): read one number that depends on it.
+    tf.tidy(() => tf.sum(last).dataSync());
+    tf.dispose([value, ...Object.values(grads), ...(clipped ? Object.values(clipped) : [])]);
+    return loss;
+  };
+  return { step, peakBytes: () => peak, optimizer };
+}
+
+export function median(xs: number[]): number {
+  if (xs.length === 0) return NaN;
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+export interface CaseResult {
+  preset: TrainPreset;
+  batch: number;
+  /** 10 ms frames (hubert-base: samples / 160). */
+  frames: number;
+  params: number;
+  warmup: number;
+  steps: number;
+  ms_median: number;
+  ms_min: number;
+  ms_all: number[];
+  /** Process CPU time (user + system) per step, median: robust to other processes on a shared machine. */
+  cpu_ms_median: number;
+  forward_ms_median: number;
+  samples_per_s: number;
+  peak_tf_bytes: number;
+  peak_rss_bytes: number;
+  loss_first: number;
+  loss_last: number;
+  load_before: number;
+  load_after: number;
+}
+
+const load = (): number => Math.round(loadavg()[0] * 100) / 100;
+
+/** Time one case on the running backend. */
+export function runCase(spec: CaseSpec, steps: number, warmup: number): CaseResult {
+  const before = load();
+  const c = buildCase(spec);
+  const { step, peakBytes, optimizer } = makeStep(c, spec);
+  let rss = process.memoryUsage().rss;
+  const losses: number[] = [];
+  for (let i = 0; i < warmup; i++) { losses.push(step()); rss = Math.max(rss, process.memoryUsage().rss); }
+  const ms: number[] = [];
+  const cpuMs: number[] = [];
+  for (let i = 0; i < steps; i++) {
+    const t0 = performance.now();
+    const c0 = process.cpuUsage();
+    losses.push(step());
+    const dc = process.cpuUsage(c0);
+    ms.push(performance.now() - t0);
+    cpuMs.push((dc.user + dc.system) / 1000);
+    rss = Math.max(rss, process.memoryUsage().rss);
+  }
+  const fwd: number[] = [];
+  for (let i = 0; i < Math.max(1, Math.min(steps, 5)); i++) {
+    const t0 = performance.now();
+    tf.tidy(() => { c.loss(false).dataSync(); });
+    fwd.push(performance.now() - t0);
+  }
+  const frames = spec.preset === 'hubert-base' ? spec.samples / HUBERT_SAMPLES_PER_FRAME : spec.frames;
+  const res: CaseResult = {
+    preset: spec.preset, batch: spec.batch, frames, params: countParams(c.params), warmup, steps,
+    ms_median: median(ms), ms_min: Math.min(...ms), ms_all: ms.map((x) => Math.round(x * 100) / 100),
+    cpu_ms_median: median(cpuMs),
+    forward_ms_median: median(fwd), samples_per_s: spec.batch / (median(ms) / 1000),
+    peak_tf_bytes: peakBytes(), peak_rss_bytes: rss, loss_first: losses[0], loss_last: losses[losses.length - 1],
+    load_before: before, load_after: load(),
+  };
+  optimizer.dispose();
+  c.dispose();
+  return res;
+}
+
+/** Per-kernel time of one training step (tf.profile), summed by kernel name, largest first. */
+export async function profileStep(spec: CaseSpec, top = 15): Promise<{ kernel: string; ms: number; calls: number }[]> {
+  const c = buildCase(spec);
+  const { step, optimizer } = makeStep(c, spec);
+  step();
+  const info = await tf.profile(() => { step(); });
+  const by = new Map<string, { ms: number; calls: number }>();
+  for (const k of info.kernels) {
+    const e = by.get(k.name) ?? { ms: 0, calls: 0 };
+    e.ms += typeof k.kernelTimeMs === 'number' ? k.kernelTimeMs : 0;
+    e.calls += 1;
+    by.set(k.name, e);
+  }
+  optimizer.dispose();
+  c.dispose();
+  return [...by.entries()].map(([kernel, e]) => ({ kernel, ...e })).sort((a, b) => b.ms - a.ms).slice(0, top);
+}
+
+// ---------------------------------------------------------------------------------------------
+// PyTorch side
+
+export interface TorchResult {
+  preset: string; threads: number; ms_median: number; ms_min: number; cpu_ms_median: number; forward_ms_median: number; samples_per_s: number;
+  params: number; peak_rss_bytes: number; loss_first: number; loss_last: number; torch: string;
+}
+
+export const TORCH_PYTHON = '/usr/bin/python3';
+
+/** Whether /usr/bin/python3 imports torch (its version), or why not. */
+export function torchAvailable(): { ok: true; version: string } | { ok: false; reason: string } {
+  if (!existsSync(TORCH_PYTHON)) return { ok: false, reason: `${TORCH_PYTHON} not found` };
+  try {
+    return { ok: true, version: execFileSync(TORCH_PYTHON, ['-c', 'import torch; print(torch.__version__)'], { encoding: 'utf8' }).trim() };
+  } catch {
+    return { ok: false, reason: `${TORCH_PYTHON} has no torch (apt install python3-torch)` };
+  }
+}
+
+function torchRun(spec: CaseSpec, threads: number, steps: number, warmup: number, device: string): TorchResult {
+  const script = join(repoRoot, 'bench', 'reference_torch.py');
+  const job = JSON.stringify({ spec, threads, steps, warmup, device });
+  const out = execFileSync(TORCH_PYTHON, [script, job], {
+    encoding: 'utf8', maxBuffer: 1 << 24,
+    env: { ...process.env, OMP_NUM_THREADS: String(threads), MKL_NUM_THREADS: String(threads) },
+  });
+  const lines = out.trim().split('\n');
+  return JSON.parse(lines[lines.length - 1]) as TorchResult;
+}
+
+// ---------------------------------------------------------------------------------------------
+// CLI
+
+function parsePresets(raw: string | undefined): TrainPreset[] {
+  const list = (raw ?? 'tiny,base,hubert-base').split(',').map((s) => s.trim()).filter(Boolean);
+  for (const p of list) {
+    if (!(TRAIN_PRESETS as readonly string[]).includes(p)) {
+      throw new EmolabError('bench', `unknown preset "${p}"`, { hint: `use one or more of ${TRAIN_PRESETS.join(', ')} (comma-separated)` });
+    }
+  }
+  return list as TrainPreset[];
+}
+
+function parseThreads(raw: string | undefined): number[] {
+  const list = (raw ?? '1,2').split(',').map(Number);
+  if (list.some((n) => !Number.isInteger(n) || n < 1)) throw new EmolabError('bench', `--torch-threads must be positive integers, got "${raw}"`);
+  return list;
+}
+
+const fmt = (x: number): string => (Number.isFinite(x) ? x.toFixed(x >= 100 ? 0 : x >= 10 ? 1 : 2) : '-');
+const mib = (b: number): string => (b / 2 ** 20).toFixed(0);
+
+/**
+ * The printed table: one row per preset, ours then torch per thread count, and ours/torch ratios of the
+ * median wall time and of the median process CPU time (the like-for-like figure for 1 thread on a loaded
+ * machine; with n threads torch's CPU time sums its threads, so compare wall time there).
+ */
+export function formatTable(backend: string, ours: CaseResult[], torch: Record<string, TorchResult[]>): string {
+  const threads = Object.keys(torch).map(Number).sort((a, b) => a - b);
+  const head = ['preset', 'batch x frames', 'params', `${backend} ms wall/cpu`, 'fwd ms', 'samples/s', 'peak tf MiB', 'peak RSS MiB',
+    ...threads.flatMap((t) => [`torch@${t} ms wall/cpu`, `ours/torch@${t} wall/cpu`])];
+  const rows = ours.map((r) => {
+    const cells = [r.preset, `${r.batch} x ${r.frames}`, `${(r.params / 1e6).toFixed(2)} M`, `${fmt(r.ms_median)} / ${fmt(r.cpu_ms_median)}`,
+      fmt(r.forward_ms_median), fmt(r.samples_per_s), mib(r.peak_tf_bytes), mib(r.peak_rss_bytes)];
+    for (const t of threads) {
+      const tr = torch[t]?.find((x) => x.preset === r.preset);
+      cells.push(tr ? `${fmt(tr.ms_median)} / ${fmt(tr.cpu_ms_median)}` : '-',
+        tr ? `${(r.ms_median / tr.ms_median).toFixed(2)}x / ${(r.cpu_ms_median / tr.cpu_ms_median).toFixed(2)}x` : '-');
+    }
+    return cells;
+  });
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const line = (cells: string[]): string => cells.map((c, i) => c.padEnd(widths[i])).join('  ');
+  return [line(head), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
+}
+
+export async function run(argv: string[]): Promise<void> {
+  const a = parseArgs('bench train', argv, {
+    values: ['backend', 'preset', 'batch', 'frames', 'steps', 'warmup', 'torch-threads', 'torch-device', 'out'],
+    booleans: ['no-torch', 'profile'],
+  });
+  if (a.flags.help) {
+    console.log('usage: npm run bench -- train [--backend wasm|cpu|webgpu|tensorflow] [--preset tiny,base,hubert-base,issue-ref] [--batch B] [--frames T] [--steps N] [--warmup W] [--torch-threads 1,2] [--torch-device cpu|cuda] [--no-torch] [--profile] [--out file]');
+    return;
+  }
+  const report = await initBackend(parseBackendRequest(flagString(a, 'backend') ?? process.env.EMOLAB_BACKEND));
+  const presets = parsePresets(flagString(a, 'preset'));
+  const threads = parseThreads(flagString(a, 'torch-threads'));
+  const torchDevice = flagString(a, 'torch-device', 'cpu')!;
+  const torchOk = a.flags['no-torch'] ? { ok: false as const, reason: '--no-torch' } : torchAvailable();
+  console.log(`bench train: ${describeBackend(report)}; ${availableParallelism()} cores (${cpus()[0]?.model ?? '?'}), load ${load()}; torch: ${torchOk.ok ? `${torchOk.version} on ${torchDevice}, threads ${threads.join(',')}` : torchOk.reason}`);
+
+  const ours: CaseResult[] = [];
+  const torch: Record<string, TorchResult[]> = {};
+  const profiles: Record<string, { kernel: string; ms: number; calls: number }[]> = {};
+  for (const preset of presets) {
+    const d = PRESET_DEFAULTS[preset];
+    const spec = caseSpec(preset, flagNumber(a, 'bench train', 'batch', d.batch)!, flagNumber(a, 'bench train', 'frames', d.frames)!);
+    const steps = flagNumber(a, 'bench train', 'steps', d.steps)!;
+    const warmup = flagNumber(a, 'bench train', 'warmup', d.warmup)!;
+    const r = runCase(spec, steps, warmup);
+    ours.push(r);
+    console.log(`  ${preset}: ${fmt(r.ms_median)} ms/step (min ${fmt(r.ms_min)}, cpu ${fmt(r.cpu_ms_median)}), forward ${fmt(r.forward_ms_median)} ms, loss ${r.loss_first.toFixed(3)} -> ${r.loss_last.toFixed(3)}, load ${r.load_before} -> ${r.load_after}`);
+    if (a.flags.profile) {
+      profiles[preset] = await profileStep(spec);
+      console.log(profiles[preset].map((p) => `    ${p.kernel.padEnd(24)} ${fmt(p.ms)} ms  ${p.calls} calls`).join('\n'));
+    }
+    if (torchOk.ok) {
+      for (const t of threads) {
+        const tr = torchRun(spec, t, steps, warmup, torchDevice);
+        (torch[t] ??= []).push(tr);
+        console.log(`  ${preset}: torch ${tr.torch} ${torchDevice} ${t} thread(s): ${fmt(tr.ms_median)} ms/step (min ${fmt(tr.ms_min)}, cpu ${fmt(tr.cpu_ms_median)}), forward ${fmt(tr.forward_ms_median)} ms, loss ${tr.loss_first.toFixed(3)} -> ${tr.loss_last.toFixed(3)}`);
+      }
+    }
+  }
+  console.log('\n' + formatTable(report.name, ours, torch));
+  const result = {
+    benchmark: 'train', date: new Date().toISOString(), backend: report, cores: availableParallelism(), cpu: cpus()[0]?.model,
+    ours_threads: report.threads ?? null, results: ours,
+    torch: torchOk.ok ? { version: torchOk.version, device: torchDevice, by_threads: torch } : { skipped: torchOk.reason },
+    ratios: Object.fromEntries(ours.map((r) => [r.preset, Object.fromEntries(Object.entries(torch).map(([t, list]) => {
+      const tr = list.find((x) => x.preset === r.preset);
+      return [`torch_${t}`, tr ? { wall: r.ms_median / tr.ms_median, cpu: r.cpu_ms_median / tr.cpu_ms_median } : null];
+    }))])),
+    profiles: a.flags.profile ? profiles : undefined,
+    run: runInfo(),
+  };
+  const outDir = join(repoRoot, 'bench', 'results');
+  mkdirSync(outDir, { recursive: true });
+  const outFile = flagString(a, 'out') ?? join(outDir, `${report.name}-${result.date.replace(/[:.]/g, '-')}.json`);
+  writeFileSync(outFile, JSON.stringify(result, null, 2) + '\n');
+  console.log(`-> ${outFile}`);
+}
