@@ -12,8 +12,9 @@
  * - clusters: `ids` I32 [frames] (cluster per frame); the centroids are saved beside it as
  *   `<task>.centroids.safetensors`.
  * The tensors file is written first and the JSON last, both atomically, so a reader that finds the
- * JSON finds a complete tensors file; an interrupted run leaves the previous set intact. Nothing
- * time-dependent is stored, so recomputing the same set gives byte-identical files.
+ * JSON finds a complete tensors file. The JSON records the tensors file's SHA-256, so a run killed
+ * between the two renames (new tensors beside the previous JSON) is refused on reading, never mixed.
+ * Nothing time-dependent is stored in the tensors, so recomputing the same set gives byte-identical files.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -21,6 +22,7 @@ import { EmolabError } from '../errors';
 import type { QuarantinedItem } from '../data/types';
 import { writeJsonAtomic } from '../store/atomic';
 import { readSafetensors, writeSafetensors, type TensorInput, type TensorMap } from '../store/safetensors';
+import { sha256File } from '../verify/hashes';
 
 export const PSEUDO_TASKS = ['energy', 'activation', 'au', 'clusters'] as const;
 export type PseudoTask = (typeof PSEUDO_TASKS)[number];
@@ -53,6 +55,8 @@ export interface LabelSetSummary {
   /** Task-specific results (speaker medians, cluster purity, ...). */
   extra: Record<string, unknown>;
   tensorsFile: string;
+  /** SHA-256 of the tensors file this summary describes (checked on reading). */
+  tensorsSha256?: string;
   run?: Record<string, unknown>;
 }
 
@@ -65,7 +69,7 @@ export function labelSetFiles(dir: string, task: PseudoTask): { tensors: string;
 export function writeLabelSet(dir: string, summary: LabelSetSummary, tensors: Record<string, TensorInput>): { tensors: string; summary: string } {
   const files = labelSetFiles(dir, summary.task);
   writeSafetensors(files.tensors, tensors, { format: LABEL_SET_FORMAT, task: summary.task });
-  writeJsonAtomic(files.summary, summary);
+  writeJsonAtomic(files.summary, { ...summary, tensorsSha256: sha256File(files.tensors) });
   return { tensors: files.tensors, summary: files.summary };
 }
 
@@ -83,6 +87,9 @@ export function readLabelSet(dir: string, task: PseudoTask): { summary: LabelSet
   }
   if (summary.format !== LABEL_SET_FORMAT || summary.task !== task) {
     throw new EmolabError('pseudo', `not an ${LABEL_SET_FORMAT} ${task} summary (format ${summary.format}, task ${summary.task})`, { file: files.summary });
+  }
+  if (summary.tensorsSha256 !== undefined && (!existsSync(files.tensors) || sha256File(files.tensors) !== summary.tensorsSha256)) {
+    throw new EmolabError('pseudo', `the ${task} tensors file does not match its summary (a run was interrupted between writing the two?)`, { file: files.tensors, hint: `recompute it: npx emolab pseudo ${task} --out ${dir}` });
   }
   return { summary, tensors: readSafetensors(files.tensors).tensors };
 }
