@@ -11,3 +11,4 @@ export * from './random';
 export * from './layers';
 export * from './encoder';
 export * from './heads';
+export * from './pca';

@@ -185,14 +185,17 @@ export function applyMask(x: tf.Tensor3D, mask: tf.Tensor2D): tf.Tensor3D {
 }
 
 /**
- * Softmax along `axis` where mask is 0 gets exactly 0 weight. mask broadcasts against logits.
- * Rows whose mask is all 0 return all zeros (not NaN).
+ * Softmax along `axis` where mask is 0 gets exactly 0 weight (the -1e9 bias underflows exp to 0).
+ * mask broadcasts against logits. Rows whose mask is all 0 return all zeros (not NaN) unless
+ * `zeroEmptyRows` is false — callers that know every row has a valid position (attention over
+ * clips of at least one frame) skip that extra full-size multiply.
  */
-export function maskedSoftmax<T extends tf.Tensor>(logits: T, mask?: tf.Tensor, axis = -1): T {
+export function maskedSoftmax<T extends tf.Tensor>(logits: T, mask?: tf.Tensor, axis = -1, zeroEmptyRows = true): T {
   if (!mask) return tf.softmax(logits, axis) as T;
   return tf.tidy(() => {
     const biased = tf.add(logits, tf.mul(tf.sub(1, mask), MASK_NEG));
-    return tf.mul(tf.softmax(biased, axis), mask) as T;
+    const p = tf.softmax(biased, axis);
+    return (zeroEmptyRows ? tf.mul(p, mask) : p) as T;
   });
 }
 
@@ -232,19 +235,16 @@ export function conv1dOutputLength(t: number, kernel: number, opts: Conv1dOption
   return Math.max(0, Math.floor((t + l + r - d * (kernel - 1) - 1) / s) + 1);
 }
 
-/** Taps [B, tOut, C] of xp [B, Tp, C] starting at `start` with step `stride` (slice + reshape only). */
-function tap(xp: tf.Tensor3D, start: number, tOut: number, stride: number): tf.Tensor3D {
-  const [b, , c] = xp.shape;
-  if (stride === 1) return tf.slice(xp, [0, start, 0], [b, tOut, c]);
-  const span = tf.slice(xp, [0, start, 0], [b, tOut * stride, c]);
-  return tf.slice(span.reshape([b, tOut, stride, c]), [0, 0, 0, 0], [b, tOut, 1, c]).reshape([b, tOut, c]);
-}
-
 /**
  * 1-D convolution of x [B, T, Cin] with w [K, Cin/groups, Cout] (+ b [Cout]) as im2col: the K taps
  * are sliced, concatenated on the channel axis and multiplied by w reshaped to [K*Cin/g, Cout].
  * Trains on wasm (no conv backprop kernels needed). Matches tf.conv1d / torch.nn.Conv1d (with the
  * weight transposed from [Cout, Cin/g, K] to [K, Cin/g, Cout]).
+ *
+ * The input is turned time-major ([T, B, C]) once so that every tap is a contiguous slice (a plain
+ * memory copy on every backend; batch-major taps hit the cpu backend's slow strided-slice path).
+ * A stride s is handled by splitting time into s phases first (reshape [T/s, s, B, C] + one slice
+ * per phase); tap j then starts at row floor(j*d/s) of phase (j*d) mod s.
  */
 export function conv1d(x: tf.Tensor3D, w: tf.Tensor, b?: tf.Tensor, opts: Conv1dOptions = {}): tf.Tensor3D {
   return tf.tidy(() => {
@@ -258,23 +258,35 @@ export function conv1d(x: tf.Tensor3D, w: tf.Tensor, b?: tf.Tensor, opts: Conv1d
     }
     const [l, r] = convPads(k, opts);
     const tOut = conv1dOutputLength(t, k, opts);
-    // Pad so every tap's strided span of tOut*stride frames fits.
+    if (tOut === 0) return tf.zeros([batch, 0, cout]) as tf.Tensor3D;
+    // Pad so every tap's strided span fits and the length is a multiple of the stride.
     const need = (k - 1) * dil + tOut * stride;
-    const extra = Math.max(0, need - (t + l + r));
-    const xp = l + r + extra > 0 ? tf.pad(x, [[0, 0], [l, r + extra], [0, 0]]) : x;
+    const total = Math.ceil(Math.max(need, t + l + r) / stride) * stride;
+    const xp = tf.pad(x, [[0, 0], [l, total - t - l], [0, 0]]);
+    const xt = tf.transpose(xp, [1, 0, 2]) as tf.Tensor3D; // [total, B, Cin]
+    const rows = total / stride;
+    const phases: tf.Tensor3D[] = [];
+    if (stride === 1) phases.push(xt);
+    else {
+      const xr = xt.reshape([rows, stride, batch, cin]);
+      for (let p = 0; p < stride; p++) phases.push(tf.slice(xr, [0, p, 0, 0], [rows, 1, batch, cin]).reshape([rows, batch, cin]));
+    }
     const coutG = cout / groups;
     const maxCols = opts.maxColumns ?? 8192;
     const tapsPerChunk = Math.max(1, Math.floor(maxCols / cinG));
     const outs: tf.Tensor2D[] = [];
     for (let g = 0; g < groups; g++) {
-      const xg = groups === 1 ? xp : tf.slice(xp, [0, 0, g * cinG], [batch, xp.shape[1], cinG]);
       const wg = groups === 1 ? w : tf.slice(w, [0, 0, g * coutG], [k, cinG, coutG]);
       let acc: tf.Tensor2D | undefined;
       for (let k0 = 0; k0 < k; k0 += tapsPerChunk) {
         const k1 = Math.min(k, k0 + tapsPerChunk);
         const taps: tf.Tensor3D[] = [];
-        for (let j = k0; j < k1; j++) taps.push(tap(xg, j * dil, tOut, stride));
-        const cols = (taps.length === 1 ? taps[0] : tf.concat(taps, 2)).reshape([batch * tOut, (k1 - k0) * cinG]) as tf.Tensor2D;
+        for (let j = k0; j < k1; j++) {
+          const off = j * dil;
+          const ph = phases[off % stride];
+          taps.push(tf.slice(ph, [Math.floor(off / stride), 0, g * cinG], [tOut, batch, cinG]));
+        }
+        const cols = (taps.length === 1 ? taps[0] : tf.concat(taps, 2)).reshape([tOut * batch, (k1 - k0) * cinG]) as tf.Tensor2D;
         const wChunk = (k0 === 0 && k1 === k ? wg : tf.slice(wg, [k0, 0, 0], [k1 - k0, cinG, coutG])).reshape([(k1 - k0) * cinG, coutG]) as tf.Tensor2D;
         const part = tf.matMul(cols, wChunk) as tf.Tensor2D;
         acc = acc ? (tf.add(acc, part) as tf.Tensor2D) : part;
@@ -283,7 +295,7 @@ export function conv1d(x: tf.Tensor3D, w: tf.Tensor, b?: tf.Tensor, opts: Conv1d
     }
     let y: tf.Tensor = outs.length === 1 ? outs[0] : tf.concat(outs, 1);
     if (b) y = tf.add(y, b);
-    return y.reshape([batch, tOut, cout]) as tf.Tensor3D;
+    return tf.transpose(y.reshape([tOut, batch, cout]), [1, 0, 2]) as tf.Tensor3D;
   });
 }
 
@@ -335,7 +347,8 @@ export function multiHeadAttention(x: tf.Tensor3D, w: AttentionWeights, numHeads
     const v = split(applyDense(x, w.v));
     const scores = tf.mul(tf.matMul(q, k, false, true), 1 / Math.sqrt(dh)) as tf.Tensor4D; // [B,H,T,T]
     const mask = opts.keyMask ? opts.keyMask.reshape([b, 1, 1, t]) : undefined;
-    let attn = maskedSoftmax(scores, mask, -1);
+    // Every clip has at least one valid frame, so no row is fully masked.
+    let attn = maskedSoftmax(scores, mask, -1, false);
     if (opts.dropout && opts.dropout > 0) attn = dropout(attn, opts.dropout, opts.seed ?? 0);
     const ctx = tf.matMul(attn, v).transpose([0, 2, 1, 3]).reshape([b, t, d]) as tf.Tensor3D;
     return applyDense(ctx, w.o);

@@ -291,7 +291,10 @@ export interface PretrainOptions {
   devSpeakers?: number;
   testSpeakers?: number;
   energy?: EnergySetOptions;
+  /** Resume from runs/<name>/checkpoints/last.safetensors when present (default true). */
   resume?: boolean;
+  /** Checkpoint every N steps too (default: full 100, ci epoch ends only). */
+  checkpointEverySteps?: number;
   quiet?: boolean;
   onEpoch?: (record: EpochRecord, history: EpochRecord[]) => void;
 }
@@ -376,6 +379,7 @@ export async function pretrain(o: PretrainOptions): Promise<PretrainResult> {
     headWeights: Object.fromEntries(tasks.map((t) => [t, o.taskWeights?.[t] ?? 1])),
     seed,
     checkpointDir: join(runDir, 'checkpoints'),
+    checkpointEverySteps: o.checkpointEverySteps ?? pick({ ci: undefined, full: 100 }),
     resume: o.resume ?? true,
     quiet: o.quiet,
     label: `pretrain ${o.task}`,
