@@ -104,6 +104,13 @@ test('tracking with no face, short gaps and a second run through the CLI writer'
     const noGap = await trackFaces(gappy, { fps: 25, session, maxGapFrames: 1 });
     assert.equal(noGap.stats.missing, 2);
     assert.ok(Number.isNaN(noGap.landmarks[4 * 478 * 3]), 'long gap left missing');
+    // Two faces side by side (a 256 px face and a 176 px one): both seen, the larger (left) kept.
+    const two = join(dir, 'two.mp4');
+    ff(['-i', clip, '-i', join(dataRoot(), 'mead-samples', 'dreamtalk', 'M030_front_angry_level3_001.mp4'), '-filter_complex', '[1:v]scale=176:176,pad=256:256:40:40[b];[0:v][b]hstack', '-frames:v', '3', '-an', two]);
+    const both = await trackFaces(two, { fps: 25, session });
+    assert.deepEqual([...both.faceCount], [2, 2, 2]);
+    assert.equal(both.stats.multiFace, 3);
+    for (let i = 0; i < 3; i++) assert.ok(both.landmarks[i * 478 * 3 + 3] < 0.5, 'nose tip of the kept face in the left half');
     // Features of a very short clip (one frame) and of a clip without any face: no crash, NaN, counted.
     const one = faceFeaturesFromTrack(await trackFaces(clip, { fps: 25, maxFrames: 1, session }));
     assert.equal(one.track.nFrames, 1);
