@@ -48,30 +48,34 @@ export async function run(argv: string[]): Promise<void> {
   writeFileSync(listFile, files.join('\n') + '\n');
   console.log(`bench audio: ${files.length} EmoDB clips, ${availableParallelism()} cores (${cpus()[0]?.model ?? '?'}), load ${load()}`);
 
-  // 1. single-thread stages
+  // 1. single-thread stages (wall and CPU seconds)
+  const cpuNow = (): number => { const u = process.cpuUsage(); return (u.user + u.system) / 1e6; };
+  let c = cpuNow();
   let t = now();
   const signals: Float32Array[] = [];
   for (const f of files) signals.push(await decodeAudio(f));
   const decodeWavS = now() - t;
+  const decodeWavCpu = cpuNow() - c;
   const audioS = signals.reduce((s, x) => s + x.length, 0) / 16000;
   const nFfmpeg = Math.min(files.length, flagNumber(a, 'bench audio', 'ffmpeg-files', 40)!);
   t = now();
   let ffmpegAudio = 0;
   for (const f of files.slice(0, nFfmpeg)) ffmpegAudio += (await decodeAudio(f, { via: 'ffmpeg' })).length / 16000;
   const decodeFfmpegS = now() - t;
-  t = now();
+  t = now(); c = cpuNow();
   let frames = 0;
   for (const x of signals) frames += kaldiFbank(x).frames;
-  const fbankS = now() - t;
-  t = now();
+  const fbankS = now() - t, fbankCpu = cpuNow() - c;
+  t = now(); c = cpuNow();
   for (const x of signals) frameEnergyDb(x);
-  const energyS = now() - t;
-  t = now();
+  const energyS = now() - t, energyCpu = cpuNow() - c;
+  t = now(); c = cpuNow();
   for (const x of signals) yinPitch(x);
-  const f0S = now() - t;
+  const f0S = now() - t, f0Cpu = cpuNow() - c;
   const stages = {
     decode_wav_s: decodeWavS, decode_ffmpeg_s_per_file: decodeFfmpegS / nFfmpeg, decode_ffmpeg_rtf: ffmpegAudio / decodeFfmpegS, ffmpeg_files: nFfmpeg,
     fbank_s: fbankS, energy_s: energyS, f0_s: f0S, sum_s: decodeWavS + fbankS + energyS + f0S,
+    cpu_s: { decode_wav: decodeWavCpu, fbank: fbankCpu, energy: energyCpu, f0: f0Cpu },
   };
 
   // 2. the real pipeline: feature store with 1 and 2 workers (decode + fbank + energy + F0 + shard writes)
@@ -120,6 +124,7 @@ export async function run(argv: string[]): Promise<void> {
   console.log([
     `audio ${fmt(audioS)} s, ${frames} frames`,
     `single thread: decode(wav) ${fmt(decodeWavS)} s | decode(ffmpeg) ${fmt(1000 * stages.decode_ffmpeg_s_per_file)} ms/file | fbank ${fmt(fbankS)} s (${fmt(audioS / fbankS)}x) | energy ${fmt(energyS)} s | F0 ${fmt(f0S)} s (${fmt(audioS / f0S)}x)`,
+    `single thread, CPU seconds: decode(wav) ${fmt(decodeWavCpu)} | fbank ${fmt(fbankCpu)} (${fmt(audioS / fbankCpu)} audio-s per CPU-s) | energy ${fmt(energyCpu)} | F0 ${fmt(f0Cpu)} (${fmt(audioS / f0Cpu)} audio-s per CPU-s)`,
     ...Object.values(store).map((s) => `emolab store, ${s.workers} worker(s): decode+fbank+energy+F0+write best ${fmt(s.wall_s)} s of [${(s.all_wall_s ?? []).map(fmt).join(', ')}] = ${fmt(s.rtf)}x real time; CPU ${fmt(s.cpu_s)} s = ${fmt(s.audio_s_per_cpu_s)} audio-s per CPU-s (load ${s.load_before} -> ${s.load_after})`),
     ...Object.values(torch).map((r) => `torchaudio ${r.torchaudio}, ${r.threads} thread(s): decode ${fmt(r.decode_s)} s + kaldi fbank ${fmt(r.fbank_s)} s = ${fmt(r.total_s)} s = ${fmt(r.rtf_total)}x real time (fbank alone ${fmt(r.rtf_fbank)}x); CPU ${fmt(r.cpu_s)} s = ${fmt(r.audio_s / r.cpu_s)} audio-s per CPU-s (load ${r.load_before} -> ${r.load_after})`),
     `emolab (2 workers, fbank+energy+F0) / torchaudio (fbank only): ${result.speedup_vs_torchaudio_2.toFixed(2)}x vs its 2-thread run, ${result.speedup_vs_torchaudio_best.toFixed(2)}x vs its faster run; per CPU-second (load-independent): ${result.cpu_efficiency_vs_torchaudio_1.toFixed(2)}x (1 worker vs 1 thread)`,

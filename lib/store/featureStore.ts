@@ -293,7 +293,7 @@ async function runPool(
     const next = (): void => {
       current = queue.shift();
       if (current) w.postMessage(current);
-      else void w.terminate().then(() => resolvePromise());
+      else void w.terminate().then(() => resolvePromise()); // current is undefined: the exit is expected
     };
     w.on('message', (m: WorkerMessage) => {
       if (m.type === 'clip') onClip();
@@ -301,6 +301,10 @@ async function runPool(
       else { failed = true; reject(new EmolabError('store', `feature worker failed on shard ${current?.shard}: ${m.message}`, { file: current?.file })); void w.terminate(); }
     });
     w.on('error', (e) => { if (!failed) { failed = true; reject(new EmolabError('store', `feature worker crashed: ${errorMessage(e)}`, { file: current?.file })); } });
+    w.on('exit', (code) => {
+      // A worker that stops while it still has a shard (process.exit in user code, out of memory) fails the run.
+      if (!failed && current) { failed = true; reject(new EmolabError('store', `feature worker exited (code ${code}) during shard ${current.shard}`, { file: current.file })); }
+    });
     w.on('online', next);
   });
   await Promise.all(Array.from({ length: size }, runWorker));

@@ -94,6 +94,8 @@ test('store: 2 worker threads write byte-identical shards and index to the in-th
     const b = await extractFeatures({ manifest: m, dir: join(dir, 'b'), set: audioFeatureSet(), shardSize: 2, workers: 2, quiet: true });
     assert.equal(b.workers, 2);
     sameBytes(a.dir, b.dir);
+    const broken = { ...audioFeatureSet(), ref: { module: join(repoRoot, 'lib', 'audio', 'featureSet.ts'), exportName: 'nope' } };
+    await assert.rejects(extractFeatures({ manifest: m, dir: join(dir, 'c'), set: broken, shardSize: 2, workers: 2, quiet: true }), /no function export "nope"/);
     const again = await extractFeatures({ manifest: m, dir: join(dir, 'b'), set: audioFeatureSet(), shardSize: 2, workers: 2, quiet: true });
     assert.equal(again.computedShards, 0);
     assert.equal(again.resumedShards, 4);
