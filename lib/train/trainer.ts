@@ -149,6 +149,14 @@ export function evaluate(model: SpeechModel, examples: Example[], opts: { batchS
   };
 }
 
+/**
+ * The RNG state in a checkpoint. Nothing random is carried from step to step: the batch plan of an
+ * epoch draws from deriveSeed(seed, epoch, 0xba7c) and step k's dropout from
+ * deriveSeed(seed, k, 0x57e9), so (seed, epoch, step) is the whole state.
+ */
+const RNG_STATE = (seed: number, st: TrainerState): string =>
+  JSON.stringify({ seed, epoch: st.epoch, step: st.step, batchPlan: 'deriveSeed(seed, epoch, 0xba7c)', dropout: 'deriveSeed(seed, step, 0x57e9)' });
+
 function snapshot(model: SpeechModel): Record<string, Float32Array> {
   return Object.fromEntries(Object.entries(model.params).map(([k, v]) => [k, v.dataSync().slice() as Float32Array]));
 }
@@ -211,7 +219,7 @@ export async function train(model: SpeechModel, data: { train: Example[]; dev?: 
   }
   const resumedFromStep = st.step;
   const save = () => {
-    if (lastFile) saveCheckpoint(lastFile, model, { optimizer, step: st.step, state: st });
+    if (lastFile) saveCheckpoint(lastFile, model, { optimizer, step: st.step, state: st, extra: { rng: RNG_STATE(o.seed, st) } });
   };
 
   const bar = progress(o.label ?? 'train', Math.max(0, totalSteps - st.step), { unit: 'steps', quiet: o.quiet });
