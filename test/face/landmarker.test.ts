@@ -9,7 +9,8 @@ import { glStandInCalls, glStandInViolations } from '../../lib/face/glStandIn';
 import { dataRoot, modelsRoot } from '../../lib/paths';
 import { spawnSync } from 'node:child_process';
 import { trackFaces } from '../../lib/face/track';
-import { faceFeaturesFromTrack, writeFaceFeatures } from '../../lib/face/features';
+import { faceFeatureSet, faceFeaturesFromTrack, writeFaceFeatures } from '../../lib/face/features';
+import { extractFeatures, openFeatureStore } from '../../lib/store/featureStore';
 import { AU_NAMES } from '../../lib/face/aus';
 import { parseThresholds, runFeaturesFace } from '../../lib/face/cli';
 import { readSafetensors } from '../../lib/store/safetensors';
@@ -133,6 +134,19 @@ test('tracking with no face, short gaps and a second run through the CLI writer'
     assert.deepEqual(JSON.parse(metadata.au_names), [...AU_NAMES]);
     assert.equal(JSON.parse(metadata.blendshape_names)[25], 'jawOpen');
     assert.ok(f.activation.activation.slice(1, 9).every(Number.isFinite));
+    // The corpus path: the "face" set in the shared feature store; a clip without a face is quarantined.
+    const store = join(dir, 'store');
+    const manifest = { corpus: 't', root: dir, quarantine: [], clips: [
+      { id: 'gappy', corpus: 't', speaker: 's', videoPath: gappy },
+      { id: 'blank', corpus: 't', speaker: 's', videoPath: blank },
+    ] };
+    const sum = await extractFeatures({ manifest, dir: store, set: faceFeatureSet({ fps: 25, maxFrames: 4 }), workers: 1, quiet: true });
+    assert.deepEqual(Object.keys(sum.index.clips), ['gappy']);
+    assert.match(sum.index.quarantine[0].reason, /no face found in any of the 4 frames/);
+    const fs = openFeatureStore(store);
+    assert.deepEqual([fs.get('gappy', 'landmarks').frames, fs.get('gappy', 'landmarks').dims], [4, 1434]);
+    assert.deepEqual([...fs.get('gappy', 'face_found').data], [1, 1, 1, 1]);
+    assert.equal(fs.get('gappy', 'aus').dims, AU_NAMES.length);
   } finally {
     session.close();
   }
