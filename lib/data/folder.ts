@@ -70,7 +70,8 @@ export function folderManifest(root: string, opts: FolderOptions = {}): Manifest
   root = resolve(root);
   const labelsFile = join(root, opts.labels ?? 'labels.csv');
   if (!existsSync(labelsFile)) throw new EmolabError('data', 'labels CSV not found', { file: labelsFile, hint: 'a folder corpus needs a CSV with at least a file column (file/path/filename) beside its media' });
-  const recs: CsvRecord[] = readCsvRecords(labelsFile);
+  // Stray spaces around headers and cells ("file , speaker") must not hide a column or invent a speaker.
+  const recs: CsvRecord[] = readCsvRecords(labelsFile).map((r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k.trim(), v.trim()])));
   const header = recs.length ? Object.keys(recs[0]) : [];
   const col = Object.fromEntries((Object.keys(COLUMN_NAMES) as Role[]).map((r) => [r, findColumn(header, r, opts.columns?.[r])])) as Record<Role, string | undefined>;
   if (!col.file) throw new EmolabError('data', `labels CSV has no file column (looked for ${COLUMN_NAMES.file.join(', ')}${opts.columns?.file ? ', ' + opts.columns.file : ''})`, { file: labelsFile });
