@@ -66,8 +66,9 @@ export function confusionFigure(cm: ConfusionMatrix, names: readonly string[], o
   const z = rows.map(({ i }) => { const s = cm[i].reduce((a, b) => a + b, 0); return cols.map(({ j }) => (s ? cm[i][j] / s : 0)); });
   const text = rows.map(({ i }) => cols.map(({ j }) => String(cm[i][j])));
   return {
-    data: [{ type: 'heatmap', z, x: cols.map((c) => c.n), y: rows.map((r) => r.n), text, texttemplate: '%{text}', colorscale: 'Blues', zmin: 0, zmax: 1, colorbar: { title: { text: 'share of row' } } }],
-    layout: { xaxis: { title: { text: 'rule label' } }, yaxis: { title: { text: 'acted emotion' }, autorange: 'reversed' }, height: 460 },
+    data: [{ type: 'heatmap', z, x: cols.map((c) => c.n), y: rows.map((r) => r.n), text, texttemplate: '%{text}',
+      colorscale: [[0, '#f7fbff'], [0.5, '#6baed6'], [1, '#08306b']], zmin: 0, zmax: 1, colorbar: { title: { text: 'share of row' } } }],
+    layout: { xaxis: { title: { text: 'rule label' } }, yaxis: { title: { text: 'acted emotion', standoff: 12 }, autorange: 'reversed', automargin: true }, margin: { l: 120 }, height: 460 },
   };
 }
 
