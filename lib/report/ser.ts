@@ -177,6 +177,7 @@ export function serFigures(rep: Pick<SerReport, 'experiment' | 'mode' | 'classes
     layout: { barmode: 'group', yaxis: { title: { text: '% (mean ± std over seeds x folds)' } }, legend: { orientation: 'h' } },
   }, `${base}_metrics`, `SER ${rep.experiment} (${rep.mode} fine-tuning): metrics per pretraining${tag}`));
   const pretrained = rep.aggregates.filter((a) => a.vsBaseline);
+  const baseArm = rep.aggregates.find((a) => a.arm === 'baseline');
   if (pretrained.length > 0) {
     const ms: MetricName[] = ['precision', 'recall', 'f1'];
     out.push(showFigure({
@@ -188,6 +189,11 @@ export function serFigures(rep: Pick<SerReport, 'experiment' | 'mode' | 'classes
             error_y: { type: 'data', symmetric: false, array: ms.map((m) => 100 * (a.vsBaseline![m].ci.high - a.vsBaseline![m].delta)), arrayminus: ms.map((m) => 100 * (a.vsBaseline![m].delta - a.vsBaseline![m].ci.low)) },
           };
         }),
+        ...(baseArm ? [{
+          type: 'scatter', mode: 'markers', name: "paper's best relative gain, applied to our baseline",
+          x: ms.map((m) => METRIC_LABELS[m]), y: ms.map((m) => (PAPER_CLAIMS.relativeGainPct[m] ?? 0) * baseArm.pooled[m]),
+          marker: { symbol: 'diamond', size: 12, color: 'black' },
+        }] : []),
       ],
       layout: { barmode: 'group', yaxis: { title: { text: 'difference to baseline, percentage points (95% paired-bootstrap CI)' }, zeroline: true }, legend: { orientation: 'h' } },
     }, `${base}_gain`, `Pretrained minus baseline (pooled predictions)${tag}`));
