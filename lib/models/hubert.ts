@@ -97,8 +97,13 @@ export function stridedConv1d(x: tf.Tensor3D, weight: tf.Tensor, stride: number,
  */
 export function channelGroupNorm(x: tf.Tensor3D, weight: tf.Tensor, bias: tf.Tensor, eps: number): tf.Tensor3D {
   return tf.tidy(() => {
-    const { mean, variance } = tf.moments(x, 1, true);
-    return tf.add(tf.mul(tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, eps))), weight), bias) as tf.Tensor3D;
+    // Means over time as a batched matMul with a 1/T row: tf.moments over a non-last axis is slow
+    // on the cpu backend (1.35 s vs 0.1 s for the tiny model's [1, 6399, 32]); same two-pass variance.
+    const [b, t] = x.shape;
+    const avg = tf.fill([b, 1, t], 1 / t) as tf.Tensor3D;
+    const centred = tf.sub(x, tf.matMul(avg, x));
+    const variance = tf.matMul(avg, tf.square(centred) as tf.Tensor3D);
+    return tf.add(tf.mul(tf.mul(centred, tf.rsqrt(tf.add(variance, eps))), weight), bias) as tf.Tensor3D;
   });
 }
 
