@@ -121,13 +121,35 @@ export function disposeParams(params: Params): void {
 export interface DenseWeights { w: tf.Tensor; b?: tf.Tensor }
 export interface LayerNormWeights { gamma: tf.Tensor; beta: tf.Tensor }
 
+/**
+ * a [M, K] @ b [K, N]. tf.matMul's gradient multiplies with transposeA / transposeB, which the wasm
+ * kernel runs on a slow path (measured on this machine, process CPU time: [1200,400] x [400,32] 3.2 ms
+ * untransposed, 25-30 ms with either transpose flag; bench/NOTES.md). On wasm this version's
+ * gradient transposes explicitly (cheap) and multiplies untransposed; other backends use tf.matMul.
+ */
+export function matMul2d(a: tf.Tensor2D, b: tf.Tensor2D): tf.Tensor2D {
+  return tf.getBackend() === 'wasm' ? (untransposedGradMatMul(a, b) as tf.Tensor2D) : tf.matMul(a, b);
+}
+
+const untransposedGradMatMul = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
+  const [a, b, save] = args as [tf.Tensor2D, tf.Tensor2D, tf.GradSaveFunc];
+  save([a, b]);
+  return {
+    value: tf.matMul(a, b),
+    gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => {
+      const g = dy as tf.Tensor2D;
+      return [tf.matMul(g, tf.transpose(saved[1] as tf.Tensor2D)), tf.matMul(tf.transpose(saved[0] as tf.Tensor2D), g)];
+    },
+  };
+});
+
 /** x [..., in] @ w [in, out] + b -> [..., out]. */
 export function dense<R extends tf.Rank>(x: tf.Tensor<R>, w: tf.Tensor, b?: tf.Tensor): tf.Tensor<R> {
   return tf.tidy(() => {
     const inDim = x.shape[x.rank - 1] as number;
     const outDim = w.shape[1] as number;
     const flat = x.rank === 2 ? (x as tf.Tensor2D) : x.reshape([-1, inDim]) as tf.Tensor2D;
-    let y: tf.Tensor = tf.matMul(flat, w as tf.Tensor2D);
+    let y: tf.Tensor = matMul2d(flat, w as tf.Tensor2D);
     if (b) y = tf.add(y, b);
     return (x.rank === 2 ? y : y.reshape([...x.shape.slice(0, -1), outDim])) as tf.Tensor<R>;
   });
@@ -288,7 +310,7 @@ export function conv1d(x: tf.Tensor3D, w: tf.Tensor, b?: tf.Tensor, opts: Conv1d
         }
         const cols = (taps.length === 1 ? taps[0] : tf.concat(taps, 2)).reshape([tOut * batch, (k1 - k0) * cinG]) as tf.Tensor2D;
         const wChunk = (k0 === 0 && k1 === k ? wg : tf.slice(wg, [k0, 0, 0], [k1 - k0, cinG, coutG])).reshape([(k1 - k0) * cinG, coutG]) as tf.Tensor2D;
-        const part = tf.matMul(cols, wChunk) as tf.Tensor2D;
+        const part = matMul2d(cols, wChunk);
         acc = acc ? (tf.add(acc, part) as tf.Tensor2D) : part;
       }
       outs.push(acc!);
