@@ -41,7 +41,7 @@ export function utteranceAlignmentFigure(clip: AlignClip, attention: Float32Arra
       height: 560,
       grid: { rows: 3, columns: 1, shared_xaxes: true },
       xaxis: { title: { text: 'time (s)' }, anchor: 'y3' },
-      yaxis: { domain: [0.62, 1], title: { text: 'waveform' } },
+      yaxis: { domain: [0.62, 1], title: { text: 'input signal' } },
       yaxis2: { domain: [0.27, 0.58], title: { text: 'attention α_t' } },
       yaxis3: { domain: [0, 0.2], showticklabels: false, title: { text: 'k-means id' } },
       showlegend: false,
