@@ -12,9 +12,9 @@ import { ffmpegBinaries } from '../../lib/media/ffmpeg';
 import { repoRoot } from '../../lib/paths';
 import { encodeWav } from '../audio/shared';
 
-/** A fresh temp folder named with a space and non-ASCII letters ("emolab faults ü 情感 …"). */
-export function hostileTmp(label: string): string {
-  const base = mkdtempSync(join(tmpdir(), `emolab faults ${label} `));
+/** A fresh temp folder (under `parent`, default the OS temp dir) named with a space and non-ASCII letters. */
+export function hostileTmp(label: string, parent: string = tmpdir()): string {
+  const base = mkdtempSync(join(parent, `emolab faults ${label} `));
   const dir = join(base, 'données été 情感');
   mkdirSync(dir, { recursive: true });
   return dir;
