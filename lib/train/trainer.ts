@@ -73,7 +73,7 @@ export interface EpochRecord {
   trainHeadLoss: Record<string, number>;
   dev?: Record<string, HeadMetrics>;
   devMetric?: number;
-  /** Seconds since training started (this process; not part of the exactness guarantee). */
+  /** Seconds since training started in this process (0 for epochs restored from a checkpoint: wall times are kept out of checkpoints so they are byte-identical between runs). */
   wallS: number;
 }
 
@@ -219,7 +219,9 @@ export async function train(model: SpeechModel, data: { train: Example[]; dev?: 
   }
   const resumedFromStep = st.step;
   const save = () => {
-    if (lastFile) saveCheckpoint(lastFile, model, { optimizer, step: st.step, state: st, extra: { rng: RNG_STATE(o.seed, st) } });
+    // Wall times stay out of checkpoints, so the same run writes byte-identical files every time.
+    const state: TrainerState = { ...st, history: st.history.map((h) => ({ ...h, wallS: 0 })) };
+    if (lastFile) saveCheckpoint(lastFile, model, { optimizer, step: st.step, state, extra: { rng: RNG_STATE(o.seed, st) } });
   };
 
   const bar = progress(o.label ?? 'train', Math.max(0, totalSteps - st.step), { unit: 'steps', quiet: o.quiet });

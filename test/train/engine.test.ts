@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { initBackend, tf } from '../../lib/backend';
@@ -78,6 +78,8 @@ test('checkpoint -> resume equals uninterrupted training, bit for bit', async ()
     const ca = readCheckpoint(join(dir, 'a', 'last.safetensors')), cb = readCheckpoint(join(dir, 'b', 'last.safetensors'));
     assert.equal(ca.step, cb.step);
     for (const k of Object.keys(ca.optimizer)) assert.deepEqual(cb.optimizer[k].data, ca.optimizer[k].data, k);
+    // and the checkpoint files themselves are byte-identical (no wall times or other run-specific bytes)
+    for (const f of ['last.safetensors', 'best.safetensors']) assert.ok(readFileSync(join(dir, 'a', f)).equals(readFileSync(join(dir, 'b', f))), f);
     disposeParams(a.params); disposeParams(b2.params);
   } finally {
     rmSync(dir, { recursive: true, force: true });
