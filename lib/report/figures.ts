@@ -111,7 +111,8 @@ function displayBundle(html: string, png: Uint8Array | undefined): void {
   try {
     const jupyter = req('tslab/dist/jupyter') as { lastWriteDisplayData?: (d: unknown, update: boolean) => void };
     if (jupyter.lastWriteDisplayData) {
-      jupyter.lastWriteDisplayData({ data: { 'text/html': withFallback, 'image/png': b64, 'text/plain': 'plotly figure' }, metadata: {}, transient: {} }, false);
+      // The PNG travels once, inside the HTML: a second image/png copy would double notebook size.
+      jupyter.lastWriteDisplayData({ data: { 'text/html': withFallback, 'text/plain': 'plotly figure' }, metadata: {}, transient: {} }, false);
       return;
     }
   } catch { /* fall through to the public API */ }
