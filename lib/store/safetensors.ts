@@ -95,7 +95,8 @@ function decode(dtype: DType, bytes: Uint8Array): TypedArray {
 
 /** Read a header only (cheap: reads 8 + N bytes). */
 export function readSafetensorsHeader(file: string): { entries: Record<string, Entry>; metadata: Record<string, string>; dataStart: number } {
-  const fd = openSync(file, 'r');
+  let fd: number;
+  try { fd = openSync(file, 'r'); } catch (e) { throw new EmolabError('store', `cannot open safetensors file: ${(e as Error).message}`, { file }); }
   try {
     const size = fstatSync(fd).size;
     if (size < 8) fail(file, `file has ${size} bytes, fewer than the 8-byte header length`);
