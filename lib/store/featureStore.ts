@@ -334,7 +334,13 @@ export function openFeatureStore(dir: string): FeatureStore {
     const file = join(setDir, 'index.json');
     let index: FeatureStoreIndex;
     try { index = JSON.parse(readFileSync(file, 'utf8')) as FeatureStoreIndex; } catch (e) { throw new EmolabError('store', `cannot read feature index: ${errorMessage(e)}`, { file }); }
-    if (index.format !== 'emolab-feature-store') throw new EmolabError('store', 'not an emolab feature-store index', { file });
+    if (index === null || typeof index !== 'object' || index.format !== 'emolab-feature-store') throw new EmolabError('store', 'not an emolab feature-store index', { file });
+    const incomplete: string[] = [
+      ...(['features', 'clips'] as const).filter((k) => index[k] === null || typeof index[k] !== 'object'),
+      ...(['shards', 'quarantine'] as const).filter((k) => !Array.isArray(index[k])),
+      ...(typeof index.set === 'string' ? [] : ['set']),
+    ];
+    if (incomplete.length) throw new EmolabError('store', `feature index lacks or garbles ${incomplete.join(', ')}`, { file, hint: 'rerun the extraction to rebuild it' });
     indexes.set(index.set, { index, dir: setDir });
   };
   if (existsSync(join(dir, 'index.json'))) load(dir);
