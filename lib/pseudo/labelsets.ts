@@ -85,8 +85,8 @@ export function readLabelSet(dir: string, task: PseudoTask): { summary: LabelSet
   } catch (e) {
     throw new EmolabError('pseudo', `label set summary is not JSON: ${(e as Error).message}`, { file: files.summary });
   }
-  if (summary.format !== LABEL_SET_FORMAT || summary.task !== task) {
-    throw new EmolabError('pseudo', `not an ${LABEL_SET_FORMAT} ${task} summary (format ${summary.format}, task ${summary.task})`, { file: files.summary });
+  if (summary === null || typeof summary !== 'object' || summary.format !== LABEL_SET_FORMAT || summary.task !== task) {
+    throw new EmolabError('pseudo', `not an ${LABEL_SET_FORMAT} ${task} summary (format ${summary?.format}, task ${summary?.task})`, { file: files.summary });
   }
   if (summary.tensorsSha256 !== undefined && (!existsSync(files.tensors) || sha256File(files.tensors) !== summary.tensorsSha256)) {
     throw new EmolabError('pseudo', `the ${task} tensors file does not match its summary (a run was interrupted between writing the two?)`, { file: files.tensors, hint: `recompute it: npx emolab pseudo ${task} --out ${dir}` });
