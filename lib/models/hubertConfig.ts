@@ -90,6 +90,8 @@ export function parseHubertConfig(j: Json, file = '<config>'): HubertConfig {
 
 export function validateHubertConfig(c: HubertConfig, file = '<config>'): void {
   const bad = (m: string): never => { throw new EmolabError('models', `bad HuBERT config: ${m}`, { file }); };
+  const sizes = { hidden_size: c.hiddenSize, num_hidden_layers: c.numHiddenLayers, num_attention_heads: c.numAttentionHeads, intermediate_size: c.intermediateSize, num_conv_pos_embeddings: c.numConvPosEmbeddings, num_conv_pos_embedding_groups: c.numConvPosEmbeddingGroups };
+  for (const [k, v] of Object.entries(sizes)) if (!(Number.isInteger(v) && v > 0)) bad(`${k} must be a positive integer, got ${v}`);
   if (c.convDim.length !== c.convKernel.length || c.convDim.length !== c.convStride.length) bad('conv_dim, conv_kernel and conv_stride must have the same length');
   if (c.hiddenSize % c.numAttentionHeads !== 0) bad(`hidden_size ${c.hiddenSize} is not divisible by num_attention_heads ${c.numAttentionHeads}`);
   if (c.hiddenSize % c.numConvPosEmbeddingGroups !== 0) bad(`hidden_size ${c.hiddenSize} is not divisible by num_conv_pos_embedding_groups ${c.numConvPosEmbeddingGroups}`);
