@@ -162,6 +162,7 @@ test('video without a face, and an audio-only file where video is expected: face
     assert.equal(q.noface.file, clips[0].videoPath);
     assert.equal(q.audioonly?.stage, 'face');
     assert.ok(q.audioonly.reason.includes(clips[1].videoPath!), q.audioonly.reason);
+    assert.match(q.audioonly.reason, /no video stream found/);
     assert.match(q.novideo?.reason ?? '', /has no video file/);
     assert.equal(Object.keys(s.index.clips).length, 0);
   }
