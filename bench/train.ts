@@ -3,7 +3,8 @@
  *
  *   npm run bench -- train [--backend wasm|cpu|webgpu|tensorflow] [--preset tiny,base,hubert-base,issue-ref]
  *                          [--batch B] [--frames T] [--steps N] [--warmup W] [--torch-threads 1,2] [--no-torch]
- *                          [--profile] [--out file.json]
+ *                          [--conv im2col|native] [--tf-flags WEBGPU_CPU_FORWARD=false,...]
+ *                          [--profile] [--dp-probe] [--out file.json]
  *
  * One training step = forward + backward + global-norm clip + AdamW update (the step of lib/train/trainer),
  * timed one by one after `warmup` untimed steps; the table shows the median (and min) of N, samples/s,
@@ -59,9 +60,10 @@ export const HUBERT_SAMPLES_PER_FRAME = 160;
 export type CaseSpec =
   | { preset: 'tiny' | 'base'; encoder: EncoderConfig; batch: number; frames: number; classes: number; lr: number; weightDecay: number; clip: number }
   | { preset: 'hubert-base'; hubert: HubertConfig; batch: number; samples: number; classes: number; lr: number; weightDecay: number; clip: number }
-  | { preset: 'issue-ref'; inputDim: number; channels: number; kernel: number; batch: number; frames: number; classes: number; lr: number; weightDecay: number; clip: number };
+  | { preset: 'issue-ref'; inputDim: number; channels: number; kernel: number; conv: 'im2col' | 'native'; batch: number; frames: number; classes: number; lr: number; weightDecay: number; clip: number };
 
-export function caseSpec(preset: TrainPreset, batch: number, frames: number): CaseSpec {
+/** `conv`: issue-ref only: 'im2col' (lib/models conv1d, every backend) or 'native' (tf.conv1d; needs conv backprop kernels: webgpu, cpu). */
+export function caseSpec(preset: TrainPreset, batch: number, frames: number, conv: 'im2col' | 'native' = 'im2col'): CaseSpec {
   const common = { batch, classes: NUM_CLASSES, lr: 1e-4 };
   switch (preset) {
     case 'tiny':
@@ -70,7 +72,7 @@ export function caseSpec(preset: TrainPreset, batch: number, frames: number): Ca
     case 'hubert-base':
       return { preset, hubert: hubertBaseConfig(), samples: frames * HUBERT_SAMPLES_PER_FRAME, weightDecay: 0.01, clip: 1, ...common };
     case 'issue-ref':
-      return { preset, inputDim: 80, channels: 256, kernel: 5, frames, weightDecay: 0, clip: 0, ...common };
+      return { preset, inputDim: 80, channels: 256, kernel: 5, conv, frames, weightDecay: 0, clip: 0, ...common };
   }
 }
 
@@ -130,7 +132,10 @@ export function buildCase(spec: CaseSpec): BuiltCase {
   return {
     params: f.params,
     loss: () => {
-      const h = tf.relu(conv1d(tf.relu(conv1d(x, c1.w, c1.b)) as tf.Tensor3D, c2.w, c2.b)) as tf.Tensor3D;
+      const cv = (y: tf.Tensor3D, w: { w: tf.Tensor; b?: tf.Tensor }): tf.Tensor3D => spec.conv === 'native'
+        ? tf.add(tf.conv1d(y, w.w as tf.Tensor3D, 1, 'same'), w.b!) as tf.Tensor3D
+        : conv1d(y, w.w, w.b);
+      const h = tf.relu(cv(tf.relu(cv(x, c1)) as tf.Tensor3D, c2)) as tf.Tensor3D;
       const { pooled } = attentionPool(h, undefined, { score });
       return headLoss('utterance', applyDense(pooled, out), labels)!;
     },
@@ -254,6 +259,46 @@ export async function profileStep(spec: CaseSpec, top = 15): Promise<{ kernel: s
 }
 
 // ---------------------------------------------------------------------------------------------
+// Data-parallel probe: what gradient accumulation across worker threads would cost per step
+
+/**
+ * Cost of exchanging one step's gradients with a worker thread: the main thread sends `numParams`
+ * floats (transferred, not copied), the worker adds its own gradient vector and sends the sum back
+ * (the all-reduce of 2-way data parallelism). Returns the median round trip and the main thread's
+ * CPU time for it, over `rounds` rounds.
+ */
+export async function gradientExchangeMs(numParams: number, rounds = 10): Promise<{ wallMs: number; cpuMs: number }> {
+  const { Worker } = await import('node:worker_threads');
+  const src = `const { parentPort } = require('node:worker_threads');
+    let own;
+    parentPort.on('message', (buf) => { const g = new Float32Array(buf); if (!own || own.length !== g.length) own = new Float32Array(g.length).fill(1e-3);
+      for (let i = 0; i < g.length; i++) g[i] += own[i]; parentPort.postMessage(buf, [buf]); });`;
+  const w = new Worker(src, { eval: true });
+  const wall: number[] = [];
+  const cpu: number[] = [];
+  try {
+    for (let r = 0; r < rounds + 1; r++) {
+      const g = new Float32Array(numParams).fill(1);
+      const t0 = performance.now();
+      const c0 = process.cpuUsage();
+      const back = await new Promise<ArrayBuffer>((resolve, reject) => {
+        w.once('message', resolve);
+        w.once('error', reject);
+        w.postMessage(g.buffer, [g.buffer]);
+      });
+      const dc = process.cpuUsage(c0);
+      if (new Float32Array(back)[numParams - 1] !== 1 + 1e-3 && numParams > 0) {
+        throw new EmolabError('bench', 'gradient exchange probe returned a wrong sum');
+      }
+      if (r > 0) { wall.push(performance.now() - t0); cpu.push((dc.user + dc.system) / 1000); }
+    }
+  } finally {
+    await w.terminate();
+  }
+  return { wallMs: median(wall), cpuMs: median(cpu) };
+}
+
+// ---------------------------------------------------------------------------------------------
 // PyTorch side
 
 export interface TorchResult {
@@ -261,7 +306,8 @@ export interface TorchResult {
   params: number; peak_rss_bytes: number; loss_first: number; loss_last: number; torch: string;
 }
 
-export const TORCH_PYTHON = '/usr/bin/python3';
+/** The python with torch (EMOLAB_TORCH_PYTHON overrides, e.g. a GPU machine's CUDA build). */
+export const TORCH_PYTHON = process.env.EMOLAB_TORCH_PYTHON ?? '/usr/bin/python3';
 
 /** Whether /usr/bin/python3 imports torch (its version), or why not. */
 export function torchAvailable(): { ok: true; version: string } | { ok: false; reason: string } {
@@ -295,6 +341,18 @@ function parsePresets(raw: string | undefined): TrainPreset[] {
     }
   }
   return list as TrainPreset[];
+}
+
+/** `--tf-flags A=1,B=false`: tfjs environment flags (e.g. WEBGPU_CPU_FORWARD=false), numbers and booleans parsed. */
+export function parseTfFlags(raw: string | undefined): Record<string, number | boolean | string> {
+  const out: Record<string, number | boolean | string> = {};
+  for (const item of (raw ?? '').split(',').map((s) => s.trim()).filter(Boolean)) {
+    const m = /^([A-Z0-9_]+)=(.+)$/.exec(item);
+    if (!m) throw new EmolabError('bench', `--tf-flags entries look like NAME=value, got "${item}"`);
+    const v = m[2];
+    out[m[1]] = v === 'true' ? true : v === 'false' ? false : Number.isFinite(Number(v)) ? Number(v) : v;
+  }
+  return out;
 }
 
 function parseThreads(raw: string | undefined): number[] {
@@ -332,14 +390,22 @@ export function formatTable(backend: string, ours: CaseResult[], torch: Record<s
 
 export async function run(argv: string[]): Promise<void> {
   const a = parseArgs('bench train', argv, {
-    values: ['backend', 'preset', 'batch', 'frames', 'steps', 'warmup', 'torch-threads', 'torch-device', 'out'],
-    booleans: ['no-torch', 'profile'],
+    values: ['backend', 'preset', 'batch', 'frames', 'steps', 'warmup', 'torch-threads', 'torch-device', 'out', 'conv', 'tf-flags'],
+    booleans: ['no-torch', 'profile', 'dp-probe'],
   });
   if (a.flags.help) {
-    console.log('usage: npm run bench -- train [--backend wasm|cpu|webgpu|tensorflow] [--preset tiny,base,hubert-base,issue-ref] [--batch B] [--frames T] [--steps N] [--warmup W] [--torch-threads 1,2] [--torch-device cpu|cuda] [--no-torch] [--profile] [--out file]');
+    console.log('usage: npm run bench -- train [--backend wasm|cpu|webgpu|tensorflow] [--preset tiny,base,hubert-base,issue-ref] [--batch B] [--frames T] [--steps N] [--warmup W] [--torch-threads 1,2] [--torch-device cpu|cuda] [--conv im2col|native] [--tf-flags NAME=v,...] [--no-torch] [--profile] [--dp-probe] [--out file]');
     return;
   }
   const report = await initBackend(parseBackendRequest(flagString(a, 'backend') ?? process.env.EMOLAB_BACKEND));
+  const tfFlags = parseTfFlags(flagString(a, 'tf-flags'));
+  for (const [k, v] of Object.entries(tfFlags)) {
+    try { tf.env().set(k, v); } catch (e) {
+      throw new EmolabError('bench', `cannot set tfjs flag ${k}: ${(e as Error).message}`, { hint: `flags exist only for their backend (this run: ${report.name})` });
+    }
+  }
+  const conv = flagString(a, 'conv', 'im2col');
+  if (conv !== 'im2col' && conv !== 'native') throw new EmolabError('bench', `--conv must be im2col or native, got "${conv}"`);
   const presets = parsePresets(flagString(a, 'preset'));
   const threads = parseThreads(flagString(a, 'torch-threads'));
   const torchDevice = flagString(a, 'torch-device', 'cpu')!;
@@ -351,7 +417,7 @@ export async function run(argv: string[]): Promise<void> {
   const profiles: Record<string, { kernel: string; ms: number; calls: number }[]> = {};
   for (const preset of presets) {
     const d = PRESET_DEFAULTS[preset];
-    const spec = caseSpec(preset, flagNumber(a, 'bench train', 'batch', d.batch)!, flagNumber(a, 'bench train', 'frames', d.frames)!);
+    const spec = caseSpec(preset, flagNumber(a, 'bench train', 'batch', d.batch)!, flagNumber(a, 'bench train', 'frames', d.frames)!, conv);
     const steps = flagNumber(a, 'bench train', 'steps', d.steps)!;
     const warmup = flagNumber(a, 'bench train', 'warmup', d.warmup)!;
     const r = runCase(spec, steps, warmup);
@@ -369,9 +435,22 @@ export async function run(argv: string[]): Promise<void> {
       }
     }
   }
+  // --dp-probe: would 2-way data parallelism (gradient accumulation across 2 worker threads) pay?
+  // Compare the step at batch B with the step at B/2 plus one gradient exchange (all on CPU time).
+  const dataParallel: Record<string, unknown> = {};
+  if (a.flags['dp-probe']) {
+    for (const r of ours) {
+      if (r.batch < 2 || r.batch % 2) continue;
+      const half = runCase(caseSpec(r.preset, r.batch / 2, r.frames), Math.max(3, Math.floor(r.steps / 2)), 1);
+      const ex = await gradientExchangeMs(r.params);
+      const predicted = r.cpu_ms_median / (half.cpu_ms_median + ex.wallMs);
+      dataParallel[r.preset] = { full_batch_cpu_ms: r.cpu_ms_median, half_batch_cpu_ms: half.cpu_ms_median, exchange_ms: ex, predicted_speedup_2_idle_cores: predicted };
+      console.log(`  data-parallel probe ${r.preset}: step(B=${r.batch}) ${fmt(r.cpu_ms_median)} ms cpu; step(B=${r.batch / 2}) ${fmt(half.cpu_ms_median)} ms cpu; gradient exchange of ${r.params} floats ${fmt(ex.wallMs)} ms -> predicted 2-worker speedup on 2 idle cores ${predicted.toFixed(2)}x`);
+    }
+  }
   console.log('\n' + formatTable(report.name, ours, torch));
   const result = {
-    benchmark: 'train', date: new Date().toISOString(), backend: report, cores: availableParallelism(), cpu: cpus()[0]?.model,
+    benchmark: 'train', date: new Date().toISOString(), backend: report, tf_flags: tfFlags, conv, cores: availableParallelism(), cpu: cpus()[0]?.model,
     ours_threads: report.threads ?? null, results: ours,
     torch: torchOk.ok ? { version: torchOk.version, device: torchDevice, by_threads: torch } : { skipped: torchOk.reason },
     ratios: Object.fromEntries(ours.map((r) => [r.preset, Object.fromEntries(Object.entries(torch).map(([t, list]) => {
@@ -379,6 +458,7 @@ export async function run(argv: string[]): Promise<void> {
       return [`torch_${t}`, tr ? { wall: r.ms_median / tr.ms_median, cpu: r.cpu_ms_median / tr.cpu_ms_median } : null];
     }))])),
     profiles: a.flags.profile ? profiles : undefined,
+    data_parallel: a.flags['dp-probe'] ? dataParallel : undefined,
     run: runInfo(),
   };
   const outDir = join(repoRoot, 'bench', 'results');
