@@ -10,3 +10,4 @@ export * from './export';
 export * from './ser';
 export * from './tables';
 export * from './compare';
+export * from './notebooks';
