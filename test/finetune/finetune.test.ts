@@ -11,6 +11,7 @@ import { saveCheckpoint } from '../../lib/train/checkpoint';
 import type { Example } from '../../lib/train/batches';
 import { buildSerModel, classBalanced, finetuneFold, trainableParams, SER_HEAD } from '../../lib/finetune/finetune';
 import { EmolabError } from '../../lib/errors';
+import { train } from '../../lib/train/trainer';
 import { seededRandom } from '../../lib/eval/stats';
 
 const dir = mkdtempSync(join(tmpdir(), 'emolab-ft-'));
@@ -79,4 +80,16 @@ test('a speaker in both test and train is refused', async () => {
     classes: ['a', 'b', 'c'], encoder: enc, runInfo: {}, quiet: true,
     hyper: { epochs: 1, batchSize: 8, lr: 1e-3, weightDecay: 0, patience: 0, warmup: 0.1, classBalanced: false },
   }), /not speaker-independent/);
+});
+
+test('frozen mode: training the head-only view leaves every encoder weight unchanged', async () => {
+  const m = buildSerModel(enc, 3, { kind: 'scratch' }, 5);
+  const before = Object.fromEntries(Object.entries(m.params).map(([k, v]) => [k, Array.from(v.dataSync())]));
+  await train({ ...m, params: trainableParams(m, 'frozen') }, { train: clips(16, 's1', 7) }, { epochs: 2, batchSize: 8, lr: 1e-2, seed: 1, quiet: true });
+  for (const [k, v] of Object.entries(m.params)) {
+    const same = Array.from(v.dataSync()).every((x, i) => x === before[k][i]);
+    if (k.startsWith('encoder.')) assert.ok(same, `${k} changed`);
+  }
+  assert.ok(!Array.from(m.params[`head.${SER_HEAD}.out.w`].dataSync()).every((x, i) => x === before[`head.${SER_HEAD}.out.w`][i]), 'head did not train');
+  disposeParams(m.params);
 });
