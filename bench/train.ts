@@ -3,7 +3,7 @@
  *
  *   npm run bench -- train [--backend wasm|cpu|webgpu|tensorflow] [--preset tiny,base,hubert-base,issue-ref]
  *                          [--batch B] [--frames T] [--steps N] [--warmup W] [--torch-threads 1,2] [--no-torch]
- *                          [--conv im2col|native] [--tf-flags WEBGPU_CPU_FORWARD=false,...]
+ *                          [--torch-device cpu|cuda] [--torch-ld-path <dir with libblas.so.3>] [--conv im2col|native] [--tf-flags WEBGPU_CPU_FORWARD=false,...]
  *                          [--profile] [--dp-probe] [--out file.json]
  *
  * One training step = forward + backward + global-norm clip + AdamW update (the step of lib/train/trainer),
@@ -319,12 +319,15 @@ export function torchAvailable(): { ok: true; version: string } | { ok: false; r
   }
 }
 
-function torchRun(spec: CaseSpec, threads: number, steps: number, warmup: number, device: string): TorchResult {
+function torchRun(spec: CaseSpec, threads: number, steps: number, warmup: number, device: string, ldPath?: string): TorchResult {
   const script = join(repoRoot, 'bench', 'reference_torch.py');
   const job = JSON.stringify({ spec, threads, steps, warmup, device });
   const out = execFileSync(TORCH_PYTHON, [script, job], {
     encoding: 'utf8', maxBuffer: 1 << 24,
-    env: { ...process.env, OMP_NUM_THREADS: String(threads), MKL_NUM_THREADS: String(threads) },
+    env: {
+      ...process.env, OMP_NUM_THREADS: String(threads), MKL_NUM_THREADS: String(threads), OPENBLAS_NUM_THREADS: String(threads),
+      ...(ldPath ? { LD_LIBRARY_PATH: [ldPath, process.env.LD_LIBRARY_PATH].filter(Boolean).join(':') } : {}),
+    },
   });
   const lines = out.trim().split('\n');
   return JSON.parse(lines[lines.length - 1]) as TorchResult;
@@ -390,11 +393,11 @@ export function formatTable(backend: string, ours: CaseResult[], torch: Record<s
 
 export async function run(argv: string[]): Promise<void> {
   const a = parseArgs('bench train', argv, {
-    values: ['backend', 'preset', 'batch', 'frames', 'steps', 'warmup', 'torch-threads', 'torch-device', 'out', 'conv', 'tf-flags'],
+    values: ['backend', 'preset', 'batch', 'frames', 'steps', 'warmup', 'torch-threads', 'torch-device', 'torch-ld-path', 'out', 'conv', 'tf-flags'],
     booleans: ['no-torch', 'profile', 'dp-probe'],
   });
   if (a.flags.help) {
-    console.log('usage: npm run bench -- train [--backend wasm|cpu|webgpu|tensorflow] [--preset tiny,base,hubert-base,issue-ref] [--batch B] [--frames T] [--steps N] [--warmup W] [--torch-threads 1,2] [--torch-device cpu|cuda] [--conv im2col|native] [--tf-flags NAME=v,...] [--no-torch] [--profile] [--dp-probe] [--out file]');
+    console.log('usage: npm run bench -- train [--backend wasm|cpu|webgpu|tensorflow] [--preset tiny,base,hubert-base,issue-ref] [--batch B] [--frames T] [--steps N] [--warmup W] [--torch-threads 1,2] [--torch-device cpu|cuda] [--torch-ld-path DIR] [--conv im2col|native] [--tf-flags NAME=v,...] [--no-torch] [--profile] [--dp-probe] [--out file]');
     return;
   }
   const report = await initBackend(parseBackendRequest(flagString(a, 'backend') ?? process.env.EMOLAB_BACKEND));
@@ -409,8 +412,12 @@ export async function run(argv: string[]): Promise<void> {
   const presets = parsePresets(flagString(a, 'preset'));
   const threads = parseThreads(flagString(a, 'torch-threads'));
   const torchDevice = flagString(a, 'torch-device', 'cpu')!;
+  // e.g. an OpenBLAS libblas.so.3 folder: Debian's python3-torch is linked to libblas.so.3, which is the
+  // reference (netlib) BLAS unless an optimised one is installed as the alternative.
+  const torchLdPath = flagString(a, 'torch-ld-path');
+  if (torchLdPath && !existsSync(join(torchLdPath, 'libblas.so.3'))) throw new EmolabError('bench', 'no libblas.so.3 in --torch-ld-path', { file: torchLdPath });
   const torchOk = a.flags['no-torch'] ? { ok: false as const, reason: '--no-torch' } : torchAvailable();
-  console.log(`bench train: ${describeBackend(report)}; ${availableParallelism()} cores (${cpus()[0]?.model ?? '?'}), load ${load()}; torch: ${torchOk.ok ? `${torchOk.version} on ${torchDevice}, threads ${threads.join(',')}` : torchOk.reason}`);
+  console.log(`bench train: ${describeBackend(report)}; ${availableParallelism()} cores (${cpus()[0]?.model ?? '?'}), load ${load()}; torch: ${torchOk.ok ? `${torchOk.version} on ${torchDevice}, threads ${threads.join(',')}${torchLdPath ? `, LD_LIBRARY_PATH=${torchLdPath}` : ''}` : torchOk.reason}`);
 
   const ours: CaseResult[] = [];
   const torch: Record<string, TorchResult[]> = {};
@@ -429,7 +436,7 @@ export async function run(argv: string[]): Promise<void> {
     }
     if (torchOk.ok) {
       for (const t of threads) {
-        const tr = torchRun(spec, t, steps, warmup, torchDevice);
+        const tr = torchRun(spec, t, steps, warmup, torchDevice, torchLdPath);
         (torch[t] ??= []).push(tr);
         console.log(`  ${preset}: torch ${tr.torch} ${torchDevice} ${t} thread(s): ${fmt(tr.ms_median)} ms/step (min ${fmt(tr.ms_min)}, cpu ${fmt(tr.cpu_ms_median)}), forward ${fmt(tr.forward_ms_median)} ms, loss ${tr.loss_first.toFixed(3)} -> ${tr.loss_last.toFixed(3)}`);
       }
@@ -452,7 +459,7 @@ export async function run(argv: string[]): Promise<void> {
   const result = {
     benchmark: 'train', date: new Date().toISOString(), backend: report, tf_flags: tfFlags, conv, cores: availableParallelism(), cpu: cpus()[0]?.model,
     ours_threads: report.threads ?? null, results: ours,
-    torch: torchOk.ok ? { version: torchOk.version, device: torchDevice, by_threads: torch } : { skipped: torchOk.reason },
+    torch: torchOk.ok ? { version: torchOk.version, device: torchDevice, ld_library_path: torchLdPath ?? null, by_threads: torch } : { skipped: torchOk.reason },
     ratios: Object.fromEntries(ours.map((r) => [r.preset, Object.fromEntries(Object.entries(torch).map(([t, list]) => {
       const tr = list.find((x) => x.preset === r.preset);
       return [`torch_${t}`, tr ? { wall: r.ms_median / tr.ms_median, cpu: r.cpu_ms_median / tr.cpu_ms_median } : null];
