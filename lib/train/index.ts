@@ -4,8 +4,10 @@
  * Owns: examples and length-bucketed batches (`batches`), losses and metrics per head kind
  * (`losses`), AdamW with decoupled weight decay and global-norm clipping (`adamw`), the warm-up +
  * decay schedule (`schedule`), safetensors checkpoints with optimizer state (`checkpoint`), the
- * training loop with early stopping and exact resume (`trainer`), and pretraining on the pretext
- * tasks of Goncalves & Busso (`pretext`, `cli`: `emolab pretrain`).
+ * training loop with early stopping and exact resume (`trainer`), pretraining on the pretext
+ * tasks of Goncalves & Busso (`pretext`, `cli`: `emolab pretrain`), live training curves for
+ * notebooks (`liveplot`), the pretext notebooks' figures and tables (`pretextFigures`), and a
+ * training-step timer (`benchmark`, `emolab pretrain --bench`).
  */
 export * from './batches';
 export * from './losses';
