@@ -39,6 +39,8 @@ async function quiet<T>(f: () => Promise<T>): Promise<T> {
   console.log = () => {}; console.error = () => {};
   try { return await f(); } finally { console.log = log; console.error = err; }
 }
+const CHECKPOINTS = ['model.safetensors', 'checkpoints/last.safetensors', 'checkpoints/best.safetensors'];
+const outputsOf = (runDir: string): unknown => (JSON.parse(readFileSync(join(runDir, 'run.json'), 'utf8')) as { outputs: unknown }).outputs;
 const bytesOf = (f: string): Buffer => readFileSync(f);
 const pretrainOpts = { task: 'energy' as const, preset: 'tiny' as const, epochs: 3, batchSize: 4, maxFrames: 200, quiet: true };
 
@@ -49,9 +51,8 @@ test('pretraining: same seed + backend -> identical metrics and checkpoint hashe
   disposePretrain(b);
   const c = await pretrain({ ...pretrainOpts, data: corpus, out: join(dir, 'seed2'), seed: 2 });
   disposePretrain(c);
-  for (const f of ['model.safetensors', 'checkpoints/best.safetensors']) {
-    assert.ok(bytesOf(join(a.runDir, f)).equals(bytesOf(join(b.runDir, f))), `${f}: same seed, same bytes`);
-  }
+  for (const f of CHECKPOINTS) assert.ok(bytesOf(join(a.runDir, f)).equals(bytesOf(join(b.runDir, f))), `${f}: same seed, same bytes`);
+  assert.deepEqual(outputsOf(a.runDir), outputsOf(b.runDir), 'the hashes recorded in run.json agree');
   assert.deepEqual(stableMetrics(a.runDir), stableMetrics(b.runDir));
   assert.ok(!bytesOf(join(a.runDir, 'model.safetensors')).equals(bytesOf(join(c.runDir, 'model.safetensors'))), 'another seed gives another model');
   const manifest = JSON.parse(readFileSync(a.manifestFile, 'utf8')) as Record<string, unknown>;
@@ -90,9 +91,8 @@ test('pretraining SIGKILLed inside a checkpoint write resumes from the last chec
   const resumed = await pretrain({ ...pretrainOpts, data: corpus, out: runDir, seed: 1 });
   disposePretrain(resumed);
   assert.ok(resumed.training.resumedFromStep > 0 && resumed.training.resumedFromStep < resumed.training.steps, `resumed midway: from step ${resumed.training.resumedFromStep} of ${resumed.training.steps}`);
-  for (const f of ['model.safetensors', 'checkpoints/best.safetensors']) {
-    assert.ok(bytesOf(join(runDir, f)).equals(bytesOf(join(refDir, f))), `${f} equals the uninterrupted run`);
-  }
+  for (const f of CHECKPOINTS) assert.ok(bytesOf(join(runDir, f)).equals(bytesOf(join(refDir, f))), `${f} equals the uninterrupted run`);
+  assert.deepEqual(outputsOf(runDir), outputsOf(refDir));
   assert.deepEqual(stableMetrics(runDir), stableMetrics(refDir));
   assert.ok(verifyRun(runDir).ok);
 });
