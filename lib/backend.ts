@@ -121,17 +121,28 @@ const START: Record<BackendName, Starter> = {
 
   async webgpu() {
     const g = globalThis as unknown as { navigator?: { gpu?: GPU } };
+    const hadNavigator = Object.getOwnPropertyDescriptor(globalThis, 'navigator');
+    let installed = false;
     if (!g.navigator?.gpu) {
+      installed = true;
       // Dawn's globals and navigator.gpu must exist before tfjs-backend-webgpu is imported:
       // it registers itself at import time only when navigator.gpu is there.
       const dawn = (await import('webgpu')) as unknown as { create: (flags: string[]) => GPU; globals: Record<string, unknown> };
       Object.assign(globalThis, dawn.globals);
       const gpu = dawn.create([]);
       if (g.navigator) Object.defineProperty(g.navigator, 'gpu', { value: gpu, configurable: true });
-      else Object.defineProperty(globalThis, 'navigator', { value: { gpu }, configurable: true, writable: true });
+      else Object.defineProperty(globalThis, 'navigator', { value: { gpu, userAgent: `Node.js/${process.versions.node}` }, configurable: true, writable: true });
     }
     const adapter = await g.navigator!.gpu!.requestAdapter({ powerPreference: 'high-performance' });
-    if (!adapter) throw new Error('no WebGPU adapter found (no GPU, or no Vulkan driver visible to Dawn)');
+    if (!adapter) {
+      // Leave no half-made browser globals behind: other code (MediaPipe in lib/face) decides
+      // what to shim by whether `navigator` exists.
+      if (installed) {
+        if (hadNavigator) Object.defineProperty(globalThis, 'navigator', hadNavigator);
+        else delete (globalThis as { navigator?: unknown }).navigator;
+      }
+      throw new Error('no WebGPU adapter found (no GPU, or no Vulkan driver visible to Dawn)');
+    }
     const info = (adapter as unknown as { info?: { vendor?: string; architecture?: string; device?: string; description?: string } }).info;
     await import('@tensorflow/tfjs-backend-webgpu');
     if (!tf.findBackendFactory('webgpu')) throw new Error('@tensorflow/tfjs-backend-webgpu did not register (navigator.gpu missing at import time)');

@@ -7,7 +7,7 @@
  * - `self` (= globalThis): tasks-vision reads `self.ModuleFactory` and `self.Module`;
  * - `importScripts(url)`: evaluates `wasm/vision_wasm_internal.js` (the emscripten glue) with Node's
  *   `require`, and sets `self.ModuleFactory` to what it exports;
- * - `navigator` (only when Node has none): tasks-vision reads `navigator.userAgent`;
+ * - `navigator` (when Node has none, or one without userAgent): tasks-vision reads `navigator.userAgent`;
  * - `OffscreenCanvas`: the canvas tasks-vision creates for its WebGL context; ours returns the
  *   software WebGL2 stand-in of ./glStandIn (texture upload + readPixels, no drawing).
  * After creation the landmarker keeps its canvas, so nothing global is needed per frame.
@@ -127,7 +127,11 @@ async function withBrowserGlobals<T>(fn: () => Promise<T>): Promise<T> {
     // The emscripten Module tasks-vision will use: its glog/INFO chatter is dropped unless
     // EMOLAB_FACE_VERBOSE=1; warnings of level E/F and anything unrecognised still reach stderr.
     define('Module', { print: mediapipeLog(false), printErr: mediapipeLog(true) });
-    if (g.navigator === undefined) define('navigator', { userAgent: `Node.js/${process.versions.node}` });
+    const nav = g.navigator as { userAgent?: string } | undefined;
+    if (nav === undefined || typeof nav.userAgent !== 'string') {
+      // Keep whatever else is there (navigator.gpu from lib/backend's webgpu start) while adding userAgent.
+      define('navigator', { ...(nav ?? {}), gpu: (nav as { gpu?: unknown } | undefined)?.gpu, userAgent: `Node.js/${process.versions.node}` });
+    }
     define('OffscreenCanvas', SoftOffscreenCanvas);
     define('importScripts', (...urls: string[]) => {
       for (const url of urls) {
