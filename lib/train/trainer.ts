@@ -13,7 +13,7 @@
  * after every step (tested).
  */
 import * as tf from '@tensorflow/tfjs';
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { forward, type SpeechModel } from '../models/heads';
 import { deriveSeed } from '../models/random';
@@ -198,7 +198,11 @@ export async function train(model: SpeechModel, data: { train: Example[]; dev?: 
   const varList = Object.values(model.params);
   const lastFile = o.checkpointDir ? join(o.checkpointDir, 'last.safetensors') : undefined;
   const bestFile = o.checkpointDir ? join(o.checkpointDir, 'best.safetensors') : undefined;
-  if (o.checkpointDir) mkdirSync(o.checkpointDir, { recursive: true });
+  if (o.checkpointDir) {
+    mkdirSync(o.checkpointDir, { recursive: true });
+    // Temp files of a write killed midway (atomic writes) are garbage, as large as a checkpoint: remove them.
+    for (const f of readdirSync(o.checkpointDir)) if (f.endsWith('.tmp')) rmSync(join(o.checkpointDir, f), { force: true });
+  }
 
   const fingerprint = trainingFingerprint(model, data, o);
   let st = freshState(o.seed, fingerprint);
