@@ -93,6 +93,7 @@ test('pretraining SIGKILLed inside a checkpoint write resumes from the last chec
   assert.ok(resumed.training.resumedFromStep > 0 && resumed.training.resumedFromStep < resumed.training.steps, `resumed midway: from step ${resumed.training.resumedFromStep} of ${resumed.training.steps}`);
   for (const f of CHECKPOINTS) assert.ok(bytesOf(join(runDir, f)).equals(bytesOf(join(refDir, f))), `${f} equals the uninterrupted run`);
   assert.deepEqual(outputsOf(runDir), outputsOf(refDir));
+  assert.deepEqual(readdirSync(join(runDir, 'checkpoints')).filter((f) => f.endsWith('.tmp')), [], 'the killed write\'s temp file was removed');
   assert.deepEqual(stableMetrics(runDir), stableMetrics(refDir));
   assert.ok(verifyRun(runDir).ok);
 });
