@@ -9,13 +9,38 @@ import { parseArgs } from '../cli/args';
 import { EmolabError, errorMessage } from '../errors';
 import { modelsRoot } from '../paths';
 import { fetchModel, MODEL_SPECS, modelSpec, verifyModelFile } from './modelFetch';
+import { fetchHubertBase, HUBERT_BASE, hubertBaseDir, validateHubertFiles } from '../models/hubertFetch';
 
-export const MODELS_USAGE = 'emolab models list | fetch [name ...] [--force] | verify [name ...]   (names: ' + Object.keys(MODEL_SPECS).join(', ') + '; default all)';
+/** Models made of several files, validated by structure (lib/models/hubertFetch), not by one sha256. */
+const FOLDER_MODELS = [HUBERT_BASE.name] as const;
+const isFolderModel = (n: string): boolean => (FOLDER_MODELS as readonly string[]).includes(n);
+
+export const MODELS_USAGE = 'emolab models list | fetch [name ...] [--force] | verify [name ...]   (names: ' + [...Object.keys(MODEL_SPECS), ...FOLDER_MODELS].join(', ') + '; default: ' + Object.keys(MODEL_SPECS).join(', ') + ')';
+
+async function folderModel(action: 'fetch' | 'verify', force: boolean): Promise<boolean> {
+  const dir = hubertBaseDir();
+  const [cfg, weights] = HUBERT_BASE.files.map((f) => join(dir, f));
+  if (action === 'verify') {
+    try {
+      validateHubertFiles(cfg, weights);
+      console.log(`ok      ${HUBERT_BASE.name} (${dir})`);
+      return true;
+    } catch (e) {
+      console.log(`FAILED  ${HUBERT_BASE.name}: ${errorMessage(e)}`);
+      return false;
+    }
+  }
+  const r = await fetchHubertBase({ force });
+  console.log(`${r.status === 'present' ? 'present ' : 'fetched '} ${HUBERT_BASE.name} -> ${r.dir} (structure checked against config.json)`);
+  return true;
+}
 
 export async function run(argv: string[]): Promise<number> {
   const a = parseArgs('models', argv, { booleans: ['force'] });
-  const [action = 'list', ...names] = a.positionals;
-  const specs = (names.length ? names : Object.keys(MODEL_SPECS)).map(modelSpec);
+  const [action = 'list', ...allNames] = a.positionals;
+  const folderNames = allNames.filter(isFolderModel);
+  const names = allNames.filter((n) => !isFolderModel(n));
+  const specs = (names.length || folderNames.length ? names : Object.keys(MODEL_SPECS)).map(modelSpec);
   const dir = modelsRoot();
   if (action === 'list') {
     console.log(`models in ${dir} (EMOLAB_MODELS):`);
@@ -24,10 +49,14 @@ export async function run(argv: string[]): Promise<number> {
       const state = existsSync(p) ? `present, ${statSync(p).size} bytes` : 'missing';
       console.log(`  ${s.name.padEnd(20)} ${s.file.padEnd(28)} ${state}\n    ${s.description}\n    ${s.url}`);
     }
+    const hb = hubertBaseDir();
+    const hbState = HUBERT_BASE.files.every((f) => existsSync(join(hb, f))) ? 'present' : 'missing';
+    console.log(`  ${HUBERT_BASE.name.padEnd(20)} ${(HUBERT_BASE.name + '/').padEnd(28)} ${hbState}\n    HuBERT Base (LibriSpeech 960 h): ${HUBERT_BASE.files.join(' + ')}\n    ${HUBERT_BASE.baseUrl}`);
     return 0;
   }
   if (action === 'verify') {
     let bad = 0;
+    for (const _ of folderNames) if (!(await folderModel('verify', false))) bad++;
     for (const s of specs) {
       const p = join(dir, s.file);
       try {
@@ -42,6 +71,7 @@ export async function run(argv: string[]): Promise<number> {
     return bad ? 1 : 0;
   }
   if (action === 'fetch') {
+    for (const _ of folderNames) await folderModel('fetch', Boolean(a.flags.force));
     for (const s of specs) {
       let lastPct = -1;
       const r = await fetchModel(s, {

@@ -57,12 +57,12 @@ export function validateHubertFiles(configFile: string, weightsFile: string): vo
   }
 }
 
-async function download(url: string, target: string): Promise<number> {
+async function download(url: string, target: string, finalPath: string): Promise<number> {
   let res: Response;
   try { res = await fetch(url, { redirect: 'follow' }); } catch (e) {
-    throw new EmolabError('models', `cannot download ${url}: ${errorMessage(e)}`, { file: target, hint: `offline? download it by other means and place it at ${target}` });
+    throw new EmolabError('models', `cannot download ${url}: ${errorMessage(e)}`, { file: finalPath, hint: `offline? download it by other means and place it at ${finalPath}` });
   }
-  if (!res.ok || !res.body) throw new EmolabError('models', `download of ${url} failed: HTTP ${res.status}`, { file: target });
+  if (!res.ok || !res.body) throw new EmolabError('models', `download of ${url} failed: HTTP ${res.status}`, { file: finalPath });
   const buf = Buffer.from(await res.arrayBuffer());
   writeFileSync(target, buf);
   return buf.byteLength;
@@ -85,7 +85,7 @@ export async function fetchHubertBase(opts: { force?: boolean; log?: (s: string)
   try {
     for (let i = 0; i < final.length; i++) {
       log(`downloading ${HUBERT_BASE.baseUrl + HUBERT_BASE.files[i]} ...`);
-      const n = await download(HUBERT_BASE.baseUrl + HUBERT_BASE.files[i], tmp[i]);
+      const n = await download(HUBERT_BASE.baseUrl + HUBERT_BASE.files[i], tmp[i], final[i]);
       log(`  ${(n / 1e6).toFixed(1)} MB`);
     }
     validateHubertFiles(tmp[0], tmp[1]);
