@@ -5,6 +5,10 @@
  */
 import { EmolabError } from '../errors';
 import type { Clip, Manifest, Split, SplitName } from './types';
+import { seededRandom } from '../random';
+
+/** Re-exported: the project's one seeded PRNG (lib/random). */
+export { seededRandom };
 
 /** Speakers in order of first appearance. */
 export function speakersOf(clips: readonly Clip[]): string[] {
@@ -29,17 +33,6 @@ export function splitFromSpeakers(name: string, clips: readonly Clip[], sets: { 
   return out;
 }
 
-/** Deterministic 32-bit PRNG (mulberry32): same seed, same split, on every machine. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Fisher–Yates shuffle of a copy, driven by `rand`. */
 export function shuffled<T>(items: readonly T[], rand: () => number): T[] {

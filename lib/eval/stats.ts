@@ -14,18 +14,11 @@
  */
 import { EmolabError } from '../errors';
 import { classificationMetrics, type MetricName } from './metrics';
+import { seededRandom } from '../random';
 
-/** Deterministic PRNG in [0, 1): mulberry32. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Re-exported: the project's one seeded PRNG (lib/random). */
+export { seededRandom };
+
 
 export interface Summary { mean: number; std: number; n: number; min: number; max: number }
 

@@ -3,6 +3,7 @@
  * characters (so every test also covers such paths), a seeded synthetic speech-like corpus written as
  * WAV files, ffmpeg for real bad media, and child processes that can be SIGKILLed at a chosen moment.
  */
+import { seededRandom } from '../../lib/random';
 import { spawn, execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -24,17 +25,8 @@ export function removeTmp(dir: string): void {
   rmSync(join(dir, '..'), { recursive: true, force: true });
 }
 
-/** Seeded uniform random numbers (mulberry32). */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Seeded uniform random numbers (mulberry32, lib/random). */
+export const rng = seededRandom;
 
 /** Speech-like test signal: a harmonic tone with a syllable-rate loudness envelope, plus a little noise. */
 export function speechLike(seconds: number, seed: number, sampleRate = 16000): Float32Array {
