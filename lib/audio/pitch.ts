@@ -13,24 +13,6 @@
  */
 import { frameGeometry, numFrames } from './kaldi';
 
-export interface YinOptions {
-  sampleRate?: number;     // 16000
-  frameLengthMs?: number;  // 25: integration window W
-  frameShiftMs?: number;   // 10
-  /** Search range in Hz: 60 .. 500 (covers adult male to high female/child speech). */
-  fminHz?: number;
-  fmaxHz?: number;
-  /** CMND threshold of YIN's absolute-threshold step (the first dip below it wins): 0.15. */
-  threshold?: number;
-  /**
-   * Second, looser threshold: when no dip reaches `threshold`, the first dip below this one is taken and the frame
-   * still counts as voiced (irregular or breathy phonation, fast F0 changes in emotional speech): 0.3.
-   */
-  voicingThreshold?: number;
-  /** Frames quieter than this RMS (dBFS) are unvoiced without analysis: -60. */
-  silenceDb?: number;
-}
-
 export interface PitchTrack {
   /** F0 in Hz per frame; 0 where unvoiced. */
   f0: Float32Array;
