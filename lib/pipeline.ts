@@ -5,10 +5,12 @@
  *
  *   1. features      EmoDB -> fbank / energy / F0 feature store        runs/features/emodb/audio/
  *   2. pseudo-labels task 1 (energy variation) from the stored energy  runs/features/emodb/pseudo/energy.*
- *   3. pretrain      encoder on task 1 (EmoDB)                          runs/pretrain-energy/
- *                    + tasks 2, 3 and all three on the unlabeled talking-face clips
- *                    (../shared av-speech-unlabeled) when those clips and the face model are present
- *   4. fine-tune     SER baseline vs each pretrained encoder, EmoDB folds  runs/ser/emodb-<profile>/
+ *   3. pretrain      tasks 2, 3 and all three on the unlabeled talking-face clips   runs/pretrain-<task>/
+ *                    (../shared av-speech-unlabeled, other people than EmoDB's) when those clips and
+ *                    the face model are present
+ *   4. fine-tune     task 1 (energy, EmoDB audio) pretrained once per fold WITHOUT the fold's test
+ *                    speakers (runs/pretrain-energy-<fold>/), then SER baseline vs each pretrained
+ *                    encoder on the EmoDB folds, each fold from its own encoder  runs/ser/emodb-<profile>/
  *   5. report        result table + figures                              results/, figures/
  *
  * EMOLAB_PROFILE=ci runs everything small (minutes on 2 cores); full is the real experiment.
@@ -130,7 +132,7 @@ export async function runMainJob(): Promise<MainJobResult> {
 
     // 3. pretraining
     const backend = await initBackend();
-    step(3, `pretraining the encoder on the pretext tasks (${describeBackend(backend)})`);
+    step(3, `pretraining the encoder on pretext tasks 2-3 (talking-face clips; ${describeBackend(backend)}); task 1 is pretrained per SER fold in step 4`);
     const pretrained: string[] = [];
     const runPretrain = async (task: PretextTask, data: string, labelsDir?: string): Promise<void> => {
       const r = await pretrain({ task, data, labelsDir, out: join(runsRoot(), `pretrain-${task}`) });
@@ -139,7 +141,10 @@ export async function runMainJob(): Promise<MainJobResult> {
       pretrained.push(task);
       disposePretrain(r);
     };
-    await runPretrain('energy', 'emodb');
+    // Task 1 pretrains on EmoDB audio, so it runs per fold inside runSerExperiment (step 4), each
+    // encoder without its fold's test speakers; pretraining on all of EmoDB here would let the
+    // encoder hear the SER test speakers.
+    pretrained.push('energy');
     if (avLabels) {
       for (const task of ['activation', 'au', 'all'] as PretextTask[]) {
         try {
@@ -151,7 +156,7 @@ export async function runMainJob(): Promise<MainJobResult> {
     }
 
     // 4. fine-tuning
-    step(4, `SER fine-tuning: baseline vs ${pretrained.join(', ')} (EmoDB speaker-independent folds)`);
+    step(4, `SER fine-tuning: baseline vs ${pretrained.join(', ')} (EmoDB speaker-independent folds; energy pretrained per fold without its test speakers)`);
     const ser = await runSerExperiment({
       featureStore: storeDir,
       onResult: (r, _f, reused) => console.log(`${reused ? 'kept   ' : 'trained'} ${r.arm.padEnd(10)} ${r.mode} seed ${r.seed} ${r.fold}: F1 ${(100 * r.metrics.f1).toFixed(1)}  UA ${(100 * r.metrics.ua).toFixed(1)}  WA ${(100 * r.metrics.wa).toFixed(1)}`),

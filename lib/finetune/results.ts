@@ -100,11 +100,14 @@ export function readFoldResult(file: string): FoldResult {
   return validate(json, file);
 }
 
+/** runs/ser/<experiment>/pretraining.json: which encoder each arm x fold started from (not a fold result). */
+export const PRETRAINING_MANIFEST = 'pretraining.json';
+
 function walk(dir: string, out: string[]): void {
   for (const name of readdirSync(dir).sort()) {
     const p = join(dir, name);
     if (statSync(p).isDirectory()) walk(p, out);
-    else if (name.endsWith('.json') && !name.includes('.tmp')) out.push(p);
+    else if (name.endsWith('.json') && !name.includes('.tmp') && name !== PRETRAINING_MANIFEST) out.push(p);
   }
 }
 

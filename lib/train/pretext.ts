@@ -15,7 +15,8 @@
  * the held-out dev speakers) -> accuracy on held-out test speakers next to the majority-class rate
  * -> runs/<name>/run.json and model.safetensors (the encoder that lib/finetune starts from).
  */
-import { existsSync, mkdirSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import type { Clip, Manifest, QuarantinedItem, Split } from '../data/types';
@@ -291,6 +292,14 @@ export interface PretrainOptions {
   devSpeakers?: number;
   testSpeakers?: number;
   energy?: EnergySetOptions;
+  /**
+   * Speakers whose audio must not be used at all (not for training, early stopping or the pretext
+   * test): e.g. the test speakers of an SER fold, so that the encoder never hears them. Their clips
+   * are removed before anything else; run.json records the list and the speakers actually used.
+   */
+  excludeSpeakers?: string[];
+  /** The SER fold this encoder is pretrained for (recorded in run.json; lib/finetune matches on it). */
+  fold?: string;
   /** Resume from runs/<name>/checkpoints/last.safetensors when present (default true). */
   resume?: boolean;
   /** Checkpoint every N steps too (default: full 100, ci epoch ends only). */
@@ -328,6 +337,64 @@ export function spreadOverSpeakers(clips: Clip[], n: number): Clip[] {
   return out;
 }
 
+/**
+ * A short hash of every setting that decides what `pretrain(o)` learns (defaults resolved for the
+ * current profile): task, corpus, excluded speakers, fold, encoder, sizes, optimisation, targets.
+ * Recorded in run.json as `configFingerprint`, so a finished run can be reused instead of retrained
+ * (see `finishedPretrainRun`). The feature store is left out: it only caches the same lib/audio features.
+ */
+export function pretrainConfigFingerprint(o: PretrainOptions): string {
+  const task = o.task;
+  const settings = {
+    task,
+    data: o.data ?? (task === 'energy' ? 'emodb' : 'av-speech-unlabeled'),
+    excludeSpeakers: [...new Set(o.excludeSpeakers ?? [])].sort(),
+    fold: o.fold ?? null,
+    encoder: encoderConfig(o.preset ?? pick({ ci: 'tiny', full: 'base' }), o.encoderOverrides),
+    seed: o.seed ?? 0,
+    maxClips: o.maxClips ?? pick({ ci: 48, full: Infinity }),
+    epochs: o.epochs ?? pick({ ci: 4, full: 60 }),
+    batchSize: o.batchSize ?? pick({ ci: 8, full: 16 }),
+    lr: o.lr ?? 1e-3,
+    patience: o.patience ?? pick({ ci: 0, full: 8 }),
+    taskWeights: o.taskWeights ?? {},
+    labelsDir: o.labelsDir ?? null,
+    maxFrames: o.maxFrames ?? 1000,
+    devSpeakers: o.devSpeakers ?? 0.2,
+    testSpeakers: o.testSpeakers ?? 0.2,
+    energy: o.energy ?? {},
+  };
+  return createHash('sha256').update(JSON.stringify(settings)).digest('hex').slice(0, 16);
+}
+
+/** What `finishedPretrainRun` reads back from a run folder. */
+export interface FinishedPretrainRun {
+  runDir: string;
+  manifestFile: string;
+  modelFile: string;
+  manifest: Record<string, unknown>;
+}
+
+/**
+ * The run in `runDir` when it finished with the same settings as `o` (run.json present with the
+ * same `configFingerprint`, model file on disk), else undefined. Lets callers (lib/finetune,
+ * notebooks, `npm start`) reuse a pretraining instead of repeating it.
+ */
+export function finishedPretrainRun(runDir: string, o: PretrainOptions): FinishedPretrainRun | undefined {
+  const manifestFile = join(runDir, 'run.json');
+  if (!existsSync(manifestFile)) return undefined;
+  let manifest: Record<string, unknown>;
+  try {
+    manifest = JSON.parse(readFileSync(manifestFile, 'utf8')) as Record<string, unknown>;
+  } catch (e) {
+    throw new EmolabError('train', `cannot read pretraining run manifest: ${errorMessage(e)}`, { file: manifestFile });
+  }
+  const files = manifest.files as { model?: string } | undefined;
+  const modelFile = join(runDir, files?.model ?? 'model.safetensors');
+  if (manifest.configFingerprint !== pretrainConfigFingerprint(o) || !existsSync(modelFile)) return undefined;
+  return { runDir, manifestFile, modelFile, manifest };
+}
+
 export async function pretrain(o: PretrainOptions): Promise<PretrainResult> {
   const t0 = Date.now();
   if (!['energy', 'activation', 'au', 'all'].includes(o.task)) throw new EmolabError('train', `unknown pretext task "${o.task}"`, { hint: 'use energy, activation, au or all' });
@@ -339,10 +406,14 @@ export async function pretrain(o: PretrainOptions): Promise<PretrainResult> {
   const seed = o.seed ?? 0;
   const manifest = loadCorpus(data);
   const labelsDir = o.labelsDir ?? defaultLabelDir(manifest.corpus);
+  const excluded = new Set(o.excludeSpeakers ?? []);
 
   // Targets from disk first (they decide which clips are usable), then features.
   const diskLabels = tasks.filter((t) => t !== 'energy').map((t) => labelsFromDisk(labelsDir, t));
-  let clips = manifest.clips.filter((c) => c.audioPath || c.videoPath);
+  // Excluded speakers (e.g. an SER fold's test speakers) go first: nothing below ever sees their audio.
+  const withMedia = manifest.clips.filter((c) => c.audioPath || c.videoPath);
+  let clips = withMedia.filter((c) => !excluded.has(c.speaker));
+  const excludedClips = withMedia.length - clips.length;
   if (diskLabels.length) {
     // Face-derived targets exist only for the clips that were face-tracked: train on those.
     const labelled = new Set(diskLabels.flatMap((l) => l.summary.perClip.map((p) => p.id)));
@@ -395,8 +466,14 @@ export async function pretrain(o: PretrainOptions): Promise<PretrainResult> {
     command: 'pretrain',
     task: o.task,
     tasks,
+    configFingerprint: pretrainConfigFingerprint(o),
+    // Speakers kept out of every step of this run (their audio was never read), and the SER fold it serves.
+    excludeSpeakers: [...excluded].sort(),
+    fold: o.fold ?? null,
     dataset: {
       corpus: manifest.corpus, root: manifest.root, data, clipsInCorpus: manifest.clips.length, clipsUsed: items.length,
+      // every speaker whose audio this run read (train, dev and test of its own split)
+      excludedClips, speakers: [...speakersOf(clips)].sort(),
       quarantine: [...manifest.quarantine, ...quarantine], examples: { train: sets.train.length, dev: sets.dev.length, test: sets.test.length },
       labelsDir: diskLabels.length ? labelsDir : undefined,
     },
