@@ -14,7 +14,8 @@ Models (mirroring lib/models op for op, idiomatic torch modules where they exist
   last frame dropped) + GELU; post-LN layers with attention and hidden dropout 0.1); mean pooling; linear 6.
 - issue-ref: conv1d 80->256 k5 + ReLU, conv1d 256->256 k5 + ReLU, attention pooling (v . tanh(h)), linear 6;
   Adam (no weight decay, no clipping).
-One step = zero_grad, forward, backward, (clip), optimizer.step(); on CUDA each step ends with a synchronize.
+One step = zero_grad, forward, backward, (clip), optimizer.step() (skipped when spec.update is false: hubert-base
+is forward + backward only); on CUDA each step ends with a synchronize.
 """
 import json
 import math
@@ -249,7 +250,8 @@ def main():
         loss.backward()
         if spec["clip"] > 0:
             torch.nn.utils.clip_grad_norm_(model.parameters(), spec["clip"])
-        opt.step()
+        if spec.get("update", True):
+            opt.step()
         sync()
         return loss.item()
 
