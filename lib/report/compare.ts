@@ -85,12 +85,15 @@ export interface SpeakerOverlap {
 
 /**
  * For each pretraining run on the SER corpus, the SER test speakers whose audio it trained on
- * (train + dev speakers of the pretraining split). Pure.
+ * (train + dev speakers of the pretraining split). Only the folds fine-tuned from that run count
+ * (records whose `init.run` names it; records without `init` count for every run), so an encoder
+ * pretrained for one fold is not blamed for hearing another fold's test speakers. Pure.
  */
-export function pretrainingSpeakerOverlap(pretrains: PretrainSummary[], folds: Pick<FoldResult, 'protocol' | 'speakers'>[]): SpeakerOverlap[] {
-  const serTest = [...new Set(folds.flatMap((f) => f.speakers.test))].sort();
+export function pretrainingSpeakerOverlap(pretrains: PretrainSummary[], folds: (Pick<FoldResult, 'protocol' | 'speakers'> & Partial<Pick<FoldResult, 'init'>>)[]): SpeakerOverlap[] {
   const protocol = folds[0]?.protocol;
   return pretrains.filter((p) => p.corpus === protocol).map((p) => {
+    const usedBy = folds.filter((f) => !f.init || (f.init.kind === 'pretrained' && f.init.run === p.run));
+    const serTest = [...new Set(usedBy.flatMap((f) => f.speakers.test))].sort();
     const seen = new Set([...p.speakers.train, ...p.speakers.dev]);
     return { run: p.run, corpus: p.corpus, heardTestSpeakers: serTest.filter((s) => seen.has(s)), serTestSpeakers: serTest };
   });

@@ -40,6 +40,15 @@ test('pretrain summaries and the SER-test-speaker overlap check', () => {
     ]);
     assert.deepEqual(ov[0].heardTestSpeakers, ['03', '08', '10']);
     assert.deepEqual(pretrainingSpeakerOverlap(s, [{ protocol: 'crema-d', speakers: { train: [], dev: [], test: ['1001'] } }]), []);
+    // records fine-tuned from the run: only their folds' test speakers count
+    const init = { kind: 'pretrained' as const, run: 'pretrain-energy', checkpoint: 'x', task: 'energy' };
+    const perRecord = pretrainingSpeakerOverlap(s, [
+      { protocol: 'emodb', speakers: { train: [], dev: [], test: ['09', '13'] }, init },
+      { protocol: 'emodb', speakers: { train: [], dev: [], test: ['08', '03'] }, init: { ...init, run: 'pretrain-energy-fold1' } },
+      { protocol: 'emodb', speakers: { train: [], dev: [], test: ['10', '11'] }, init: { kind: 'scratch' } },
+    ]);
+    assert.deepEqual(perRecord[0].serTestSpeakers, ['09', '13']);
+    assert.deepEqual(perRecord[0].heardTestSpeakers, []);
   } finally {
     rmSync(root, { recursive: true, force: true });
   }
