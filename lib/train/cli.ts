@@ -14,6 +14,7 @@ import type { EncoderPreset } from '../models/encoder';
 const USAGE = `usage: emolab pretrain --task energy|activation|au|all [--data emodb|av-speech-unlabeled|<folder>] [--out runs/<name>]
          [--preset tiny|small|base] [--seed N] [--epochs N] [--batch-size N] [--lr X] [--max-clips N] [--patience N]
          [--weights energy=1,activation=1,au=1] [--labels <dir with pseudo/<task>.safetensors>] [--features <feature store dir>] [--no-resume]
+         [--exclude-speakers 03,08] [--fold <SER fold name>]   (keep those speakers' audio out of pretraining)
        emolab pretrain --bench [--steps N]`;
 
 function parseWeights(raw: string | undefined): Partial<Record<PretextTaskName, number>> | undefined {
@@ -31,7 +32,7 @@ function parseWeights(raw: string | undefined): Partial<Record<PretextTaskName, 
 
 export async function run(argv: string[]): Promise<number> {
   const a = parseArgs('pretrain', argv, {
-    values: ['task', 'data', 'out', 'preset', 'seed', 'epochs', 'batch-size', 'lr', 'max-clips', 'patience', 'weights', 'labels', 'steps', 'features'],
+    values: ['task', 'data', 'out', 'preset', 'seed', 'epochs', 'batch-size', 'lr', 'max-clips', 'patience', 'weights', 'labels', 'steps', 'features', 'exclude-speakers', 'fold'],
     booleans: ['no-resume', 'bench'],
   });
   if (a.flags.help) { console.log(USAGE); return 0; }
@@ -61,6 +62,8 @@ export async function run(argv: string[]): Promise<number> {
     labelsDir: flagString(a, 'labels'),
     featureStore: flagString(a, 'features'),
     resume: !a.flags['no-resume'],
+    excludeSpeakers: flagString(a, 'exclude-speakers')?.split(',').map((x) => x.trim()).filter(Boolean),
+    fold: flagString(a, 'fold'),
   });
   for (const [head, m] of Object.entries(r.test)) {
     console.log(`${head}: held-out accuracy ${(100 * m.accuracy).toFixed(1)}% on ${m.n} targets (majority-class rate ${(100 * m.majorityRate).toFixed(1)}%)`);
