@@ -363,6 +363,10 @@ export function multiHeadAttention(x: tf.Tensor3D, w: AttentionWeights, numHeads
     const [b, t, d] = x.shape;
     if (d % numHeads !== 0) throw new Error(`multiHeadAttention: model dim ${d} not divisible by ${numHeads} heads`);
     const dh = d / numHeads;
+    if (tf.getBackend() === 'wasm' && numHeads <= BLOCK_DIAGONAL_MAX_HEADS && !(opts.dropout && opts.dropout > 0)) {
+      const ctx = blockDiagonalAttention(applyDense(x, w.q), applyDense(x, w.k), applyDense(x, w.v), numHeads, opts.keyMask);
+      return applyDense(ctx, w.o);
+    }
     const split = (y: tf.Tensor3D) => y.reshape([b, t, numHeads, dh]).transpose([0, 2, 1, 3]) as tf.Tensor4D;
     const q = split(applyDense(x, w.q));
     const k = split(applyDense(x, w.k));
@@ -374,6 +378,42 @@ export function multiHeadAttention(x: tf.Tensor3D, w: AttentionWeights, numHeads
     if (opts.dropout && opts.dropout > 0) attn = dropout(attn, opts.dropout, opts.seed ?? 0);
     const ctx = tf.matMul(attn, v).transpose([0, 2, 1, 3]).reshape([b, t, d]) as tf.Tensor3D;
     return applyDense(ctx, w.o);
+  });
+}
+
+/** Most heads for which `blockDiagonalAttention` is used on wasm (its wasted work grows with the head count). */
+export const BLOCK_DIAGONAL_MAX_HEADS = 4;
+
+/**
+ * Scaled dot-product attention of projected q, k, v [B, T, D] (H heads, key mask [B, T]) -> context
+ * [B, T, D], as 2-D products that take wasm's fast matMul path: per clip, q_b [T, D] times K_b placed
+ * on a block diagonal [D, H*T] gives every head's scores [T, H, T]; the weights [T, H*T] times V_b on a
+ * block diagonal [H*T, D] give the context already in [T, D] layout. H-fold wasted multiply-adds, but
+ * wasm's batched BatchMatMul is ~10x slower per flop. Measured fwd + bwd of one block (CPU time):
+ * 8 x 150, D 32, 2 heads 75 -> 57 ms; D 256, 4 heads 470 -> 397 ms (bench/NOTES.md). Same values as the
+ * batched form (to float rounding).
+ */
+export function blockDiagonalAttention(q: tf.Tensor3D, k: tf.Tensor3D, v: tf.Tensor3D, numHeads: number, keyMask?: tf.Tensor2D): tf.Tensor3D {
+  return tf.tidy(() => {
+    const [b, t, d] = q.shape;
+    const h = numHeads;
+    const dh = d / h;
+    const kt = k.reshape([b, t, h, dh]).transpose([0, 2, 3, 1]) as tf.Tensor4D; // [B, H, dh, T]
+    const vh = v.reshape([b, t, h, dh]).transpose([0, 2, 1, 3]) as tf.Tensor4D; // [B, H, T, dh]
+    const kbd = tf.concat(Array.from({ length: h }, (_, i) =>
+      tf.pad(tf.slice(kt, [0, i, 0, 0], [b, 1, dh, t]).reshape([b, dh, t]), [[0, 0], [0, 0], [i * t, (h - 1 - i) * t]])), 1); // [B, D, H*T]
+    const vbd = tf.concat(Array.from({ length: h }, (_, i) =>
+      tf.pad(tf.slice(vh, [0, i, 0, 0], [b, 1, t, dh]).reshape([b, t, dh]), [[0, 0], [0, 0], [i * dh, (h - 1 - i) * dh]])), 1); // [B, H*T, D]
+    // Rows by slice (not tf.unstack: Unpack's gradient fails when a row does not reach the loss).
+    const row = (x: tf.Tensor3D, i: number): tf.Tensor2D => tf.slice(x, [i, 0, 0], [1, x.shape[1], x.shape[2]]).reshape([x.shape[1], x.shape[2]]);
+    const outs = Array.from({ length: b }, (_, i) => {
+      const scores = tf.mul(matMul2d(row(q, i), row(kbd as tf.Tensor3D, i)), 1 / Math.sqrt(dh)).reshape([t, h, t]);
+      // Every clip has at least one valid frame, so no row is fully masked.
+      const m = keyMask ? tf.slice(keyMask, [i, 0], [1, t]).reshape([1, 1, t]) : undefined;
+      const attn = maskedSoftmax(scores, m, -1, false);
+      return matMul2d(attn.reshape([t, h * t]) as tf.Tensor2D, row(vbd as tf.Tensor3D, i));
+    });
+    return tf.stack(outs) as tf.Tensor3D;
   });
 }
 
