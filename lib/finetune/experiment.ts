@@ -5,6 +5,14 @@
  * exists with the same configuration fingerprint (so a killed run resumes, and a changed setting
  * retrains only what it affects).
  *
+ * Pretraining follows the same speaker protocol as fine-tuning: an arm whose pretext task trains on
+ * the protocol's own corpus (task 1, energy, on EmoDB) gets one encoder per fold, pretrained here on
+ * that fold's train + dev speakers only (the test speakers' audio is never read; no labels are used),
+ * in runs/pretrain-<task>-<fold>/ and reused when a finished run with the same settings exists. Arms
+ * pretrained on other corpora (tasks 2, 3, all: av-speech-unlabeled) share one encoder. Which encoder
+ * each arm x fold started from, and why it is disjoint from that fold's test speakers, goes to every
+ * fold record (config.pretraining) and to runs/ser/<experiment>/pretraining.json.
+ *
  * Features: 80-bin Kaldi log-mel filterbank on the 25 ms / 10 ms grid with per-utterance
  * mean/variance normalisation — the same front-end the pretext encoders were trained on
  * (lib/train/pretext.ts). Read from a feature store (lib/store, set "audio", feature "fbank") when
