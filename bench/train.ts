@@ -155,7 +155,13 @@ export function makeStep(c: BuiltCase, spec: CaseSpec): { step: () => number; pe
   const last = vars[vars.length - 1];
   let peak = 0;
   const step = (): number => {
-    const { value, grads } = tf.variableGrads(() => c.loss(true), vars);
+    // Peak tensor bytes: sampled at the end of the forward pass (activations the tape keeps for the
+    // backward pass) and once the gradients exist; transient buffers inside the backward are not seen.
+    const { value, grads } = tf.variableGrads(() => {
+      const l = c.loss(true);
+      peak = Math.max(peak, tf.memory().numBytes);
+      return l;
+    }, vars);
     const named: Record<string, tf.Tensor> = {};
     for (const [k, g] of Object.entries(grads)) named[names.get(k)!] = g;
     peak = Math.max(peak, tf.memory().numBytes);
