@@ -430,6 +430,7 @@ export async function run(argv: string[]): Promise<void> {
   console.log(`bench train: ${describeBackend(report)}; ${availableParallelism()} cores (${cpus()[0]?.model ?? '?'}), load ${load()}; torch: ${torchOk.ok ? `${torchOk.version} on ${torchDevice}, threads ${threads.join(',')}${torchLdPath ? `, LD_LIBRARY_PATH=${torchLdPath}` : ''}` : torchOk.reason}`);
 
   const ours: CaseResult[] = [];
+  const failures: { preset: TrainPreset; backend: string; error: string }[] = [];
   const torch: Record<string, TorchResult[]> = {};
   const profiles: Record<string, { kernel: string; ms: number; calls: number }[]> = {};
   for (const preset of presets) {
@@ -437,7 +438,16 @@ export async function run(argv: string[]): Promise<void> {
     const spec = caseSpec(preset, flagNumber(a, 'bench train', 'batch', d.batch)!, flagNumber(a, 'bench train', 'frames', d.frames)!, conv);
     const steps = flagNumber(a, 'bench train', 'steps', d.steps)!;
     const warmup = flagNumber(a, 'bench train', 'warmup', d.warmup)!;
-    const r = runCase(spec, steps, warmup);
+    let r: CaseResult;
+    try {
+      r = runCase(spec, steps, warmup);
+    } catch (e) {
+      // e.g. HuBERT-base's backward pass on wasm ("memory access out of bounds"): keep the other presets' results.
+      const message = e instanceof Error ? e.message : String(e);
+      failures.push({ preset, backend: report.name, error: message });
+      console.log(`  ${preset}: FAILED on ${report.name}: ${message.split('\n')[0]}`);
+      continue;
+    }
     ours.push(r);
     console.log(`  ${preset}: ${fmt(r.ms_median)} ms/step (min ${fmt(r.ms_min)}, cpu ${fmt(r.cpu_ms_median)}), forward ${fmt(r.forward_ms_median)} ms, loss ${r.loss_first.toFixed(3)} -> ${r.loss_last.toFixed(3)}, load ${r.load_before} -> ${r.load_after}`);
     if (a.flags.profile) {
@@ -466,9 +476,10 @@ export async function run(argv: string[]): Promise<void> {
     }
   }
   console.log('\n' + formatTable(report.name, ours, torch));
+  for (const f of failures) console.log(`${f.preset}: failed on ${f.backend} (${f.error.split('\n')[0]})`);
   const result = {
     benchmark: 'train', date: new Date().toISOString(), backend: report, tf_flags: tfFlags, conv, cores: availableParallelism(), cpu: cpus()[0]?.model,
-    ours_threads: report.threads ?? null, results: ours,
+    ours_threads: report.threads ?? null, results: ours, failures,
     torch: torchOk.ok ? { version: torchOk.version, device: torchDevice, ld_library_path: torchLdPath ?? null, by_threads: torch } : { skipped: torchOk.reason },
     ratios: Object.fromEntries(ours.map((r) => [r.preset, Object.fromEntries(Object.entries(torch).map(([t, list]) => {
       const tr = list.find((x) => x.preset === r.preset);
