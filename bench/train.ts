@@ -14,7 +14,7 @@
  *   (the SER head), softmax cross-entropy, AdamW (wd 0.01, clip 1), on log-mel input [B, T, 80].
  * - `hubert-base`: HuBERT-base (hubertBaseConfig, random weights; 94.4 M parameters) on raw audio
  *   [B, T*160] (T 10 ms frames), mean pooling + linear 6, dropout on: forward + backward to every weight,
- *   no optimizer update (the AdamW state of 94 M parameters does not fit the wasm heap beside it).
+ *   no optimizer update. Its backward pass does not fit the wasm heap (bench/NOTES.md): cpu or webgpu.
  * - `issue-ref`: the model of issue 11 (batch 32 x 300 x 80; conv1d 80->256 k5 + ReLU, conv1d 256->256 k5
  *   + ReLU, attention pooling, linear 6; Adam, no clip), for the GPU comparison (115 ms tfjs-webgpu vs
  *   3.25 ms PyTorch CUDA on an H100).
@@ -71,9 +71,8 @@ export function caseSpec(preset: TrainPreset, batch: number, frames: number, con
     case 'base':
       return { preset, encoder: encoderConfig(preset), frames, weightDecay: 0.01, clip: 1, ...common };
     case 'hubert-base':
-      // Forward + backward only (issue 11): with AdamW's two moments, the clipped gradient copies and
-      // the gradients, 94 M parameters need ~1.9 GB beside the activations, past what the wasm heap
-      // holds (measured: "memory access out of bounds" at batch 1 x 1 s).
+      // Forward + backward only (issue 11). On wasm even that exceeds the heap (2.1 GB of live tensors
+      // in the backward at batch 1 x 0.3 s: "memory access out of bounds"); use --backend cpu or webgpu.
       return { preset, hubert: hubertBaseConfig(), samples: frames * HUBERT_SAMPLES_PER_FRAME, weightDecay: 0.01, clip: 0, ...common, update: false };
     case 'issue-ref':
       return { preset, inputDim: 80, channels: 256, kernel: 5, conv, frames, weightDecay: 0, clip: 0, ...common };
