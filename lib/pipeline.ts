@@ -21,40 +21,26 @@ import { audioFeatureSet } from './audio/featureSet';
 import { describeBackend, initBackend } from './backend';
 import { emodbManifest } from './data/emodb';
 import { AV_SPEECH_LAYOUT, unlabeledAvManifest } from './data/folder';
-import type { Clip } from './data/types';
 import { errorMessage } from './errors';
 import { runSerExperiment } from './finetune/experiment';
 import { dataRoot, modelsRoot, runsRoot } from './paths';
-import { pick, profileName } from './profile';
-import { activationOnAudioGrid } from './pseudo/activationSource';
-import { buildActivationLabelSet, buildAuLabelSet, buildEnergyLabelSet } from './pseudo/build';
+import { profileName } from './profile';
+import { buildEnergyLabelSet } from './pseudo/build';
 import { defaultLabelDir } from './pseudo/corpora';
-import { auEvidenceFromTrack } from './pseudo/face';
-import { balanceShares, writeLabelSet } from './pseudo/labelsets';
-import { energyCurvesFromStore, faceTracks, storedFaceFromTrack } from './pseudo/sources';
+import { balanceShares, readLabelSet, writeLabelSet } from './pseudo/labelsets';
+import { energyCurvesFromStore } from './pseudo/sources';
 import { reportSummary } from './report/cli';
 import { closeFigureExporter } from './report/export';
 import { buildSerReports } from './report/ser';
 import { runInfo } from './runinfo';
 import { extractFeatures, openFeatureStore } from './store/featureStore';
-import { disposePretrain, pretrain, type PretextTask } from './train/pretext';
+import { avPretrainOptions, disposePretrain, ensureFaceLabelSets, faceClipsForProfile, faceLabelsDir, faceTrackFps, finishedPretrainRun, pretrain } from './train/pretext';
 
 const step = (n: number, what: string): void => console.log(`\n== ${n}. ${what}`);
 
 function balanceLine(balance: Record<string, number>): string {
   const shares = balanceShares(balance);
   return Object.entries(balance).map(([k, v]) => `${k} ${v}${k in shares ? ` (${(100 * shares[k]).toFixed(0)}%)` : ''}`).join(', ');
-}
-
-/** Up to `n` of the shortest clips, at most one per speaker first (ci: a few seconds of video each). */
-export function shortClipsSpread(clips: Clip[], n: number): Clip[] {
-  if (clips.length <= n) return clips;
-  const sorted = [...clips].sort((a, b) => (a.durationS ?? Infinity) - (b.durationS ?? Infinity) || a.id.localeCompare(b.id));
-  const out: Clip[] = [];
-  const seen = new Set<string>();
-  for (const c of sorted) if (out.length < n && !seen.has(c.speaker)) { out.push(c); seen.add(c.speaker); }
-  for (const c of sorted) if (out.length < n && !out.includes(c)) out.push(c);
-  return out;
 }
 
 /** Whether tasks 2 and 3 can run: the talking-face clips and the face model are on disk. */
@@ -74,26 +60,21 @@ export interface MainJobResult {
 }
 
 /**
- * Tasks 2 and 3's targets on the talking-face clips: one face track per clip, from which both the
- * facial-activation segments and the AU-combination emotion are derived. Returns the label folder.
+ * Tasks 2 and 3's targets on the talking-face clips, with the same clips, frame rate and label
+ * folder as notebooks 06/07 (lib/train `ensureFaceLabelSets`): one face track per clip gives both
+ * the facial-activation segments and the AU-combination emotion. Returns the corpus name.
  */
 async function avPseudoLabels(): Promise<string> {
   const avManifest = unlabeledAvManifest();
-  const clips = shortClipsSpread(avManifest.clips, pick({ ci: 8, full: avManifest.clips.length }));
-  const fps = pick({ ci: 10, full: 30 });
-  console.log(`face tracks of ${clips.length} of ${avManifest.clips.length} talking-face clips at ${fps} fps (${clips.reduce((s, c) => s + (c.durationS ?? 0), 0).toFixed(0)} s of video)`);
-  const tracks = await faceTracks(clips, { fps });
-  const labelsDir = defaultLabelDir(avManifest.corpus);
-  const faces = tracks.items.map(({ clip, track }) => ({ clip, face: storedFaceFromTrack(track) }));
-  const act = buildActivationLabelSet(faces.map(({ clip, face }) => ({ clip, ...activationOnAudioGrid(face) })), {}, avManifest.corpus);
-  const au = buildAuLabelSet(faces.map(({ clip, face }) => ({ clip, evidence: auEvidenceFromTrack(face) })), {}, avManifest.corpus);
-  for (const set of [act, au]) {
-    set.summary.quarantine.unshift(...tracks.quarantine);
-    set.summary.run = runInfo() as unknown as Record<string, unknown>;
-    const files = writeLabelSet(labelsDir, set.summary, set.tensors);
-    console.log(`${set.summary.task}: ${set.summary.clips} clips: ${balanceLine(set.summary.balance)} -> ${files.tensors}`);
+  const clips = faceClipsForProfile(avManifest.clips);
+  const dir = faceLabelsDir(avManifest.corpus);
+  console.log(`face tracks of ${clips.length} of ${avManifest.clips.length} talking-face clips at ${faceTrackFps()} fps (${clips.reduce((s, c) => s + (c.durationS ?? 0), 0).toFixed(0)} s of video)`);
+  const built = await ensureFaceLabelSets(clips, dir, { fps: faceTrackFps() });
+  for (const task of ['activation', 'au'] as const) {
+    const set = readLabelSet(dir, task);
+    console.log(`${task}: ${set.summary.clips} clips: ${balanceLine(set.summary.balance)}${built.includes(task) ? '' : ' (reused)'} -> ${dir}`);
   }
-  return labelsDir;
+  return avManifest.corpus;
 }
 
 export async function runMainJob(): Promise<MainJobResult> {
@@ -109,8 +90,7 @@ export async function runMainJob(): Promise<MainJobResult> {
     const fx = await extractFeatures({ manifest, dir: storeDir, set: audioFeatureSet() });
     console.log(`${Object.keys(fx.index.clips).length} clips in ${fx.dir} (${fx.computedShards} shards computed, ${fx.resumedShards} kept, ${fx.seconds.toFixed(1)} s, ${fx.index.quarantine.length} quarantined)`);
 
-    // 2. pseudo-labels. The face tracker runs before the tfjs backend starts: the webgpu probe of
-    // initBackend installs a `navigator` without `userAgent`, which MediaPipe's loader then trips on.
+    // 2. pseudo-labels
     step(2, 'pseudo-labels: task 1 energy variation (EmoDB, from the stored energy); tasks 2-3 from faces (talking-face clips)');
     const store = openFeatureStore(storeDir);
     const curves = energyCurvesFromStore(store, manifest.clips);
@@ -120,11 +100,11 @@ export async function runMainJob(): Promise<MainJobResult> {
     const energyFiles = writeLabelSet(defaultLabelDir(manifest.corpus), energySet.summary, energySet.tensors);
     console.log(`energy: ${energySet.summary.clips} clips: ${balanceLine(energySet.summary.balance)} -> ${energyFiles.tensors}`);
     const av = avTasksAvailable();
-    let avLabels: string | undefined;
+    let avCorpus: string | undefined;
     if (!av.ok) console.log(`tasks 2 and 3 skipped: ${av.why}`);
     else {
       try {
-        avLabels = await avPseudoLabels();
+        avCorpus = await avPseudoLabels();
       } catch (e) {
         console.log(`tasks 2 and 3 skipped: ${errorMessage(e)}\n(the energy arm and the baseline go on)`);
       }
@@ -134,21 +114,27 @@ export async function runMainJob(): Promise<MainJobResult> {
     const backend = await initBackend();
     step(3, `pretraining the encoder on pretext tasks 2-3 (talking-face clips; ${describeBackend(backend)}); task 1 is pretrained per SER fold in step 4`);
     const pretrained: string[] = [];
-    const runPretrain = async (task: PretextTask, data: string, labelsDir?: string): Promise<void> => {
-      const r = await pretrain({ task, data, labelsDir, out: join(runsRoot(), `pretrain-${task}`) });
-      const heads = Object.entries(r.test).map(([h, m]) => `${h} test acc ${(100 * m.accuracy).toFixed(1)}% (majority ${(100 * m.majorityRate).toFixed(1)}%)`).join('; ');
-      console.log(`pretrain-${task}: ${heads || 'no test speakers'} -> ${r.modelFile}`);
+    const runPretrain = async (task: 'activation' | 'au' | 'all', corpus: string): Promise<void> => {
+      const opts = avPretrainOptions(task, corpus);
+      const done = finishedPretrainRun(opts.out!, opts);
+      if (done) {
+        console.log(`pretrain-${task}: finished run with the same settings reused -> ${done.modelFile}`);
+      } else {
+        const r = await pretrain(opts);
+        const heads = Object.entries(r.test).map(([h, m]) => `${h} test acc ${(100 * m.accuracy).toFixed(1)}% (majority ${(100 * m.majorityRate).toFixed(1)}%)`).join('; ');
+        console.log(`pretrain-${task}: ${heads || 'no test speakers'} -> ${r.modelFile}`);
+        disposePretrain(r);
+      }
       pretrained.push(task);
-      disposePretrain(r);
     };
     // Task 1 pretrains on EmoDB audio, so it runs per fold inside runSerExperiment (step 4), each
     // encoder without its fold's test speakers; pretraining on all of EmoDB here would let the
     // encoder hear the SER test speakers.
     pretrained.push('energy');
-    if (avLabels) {
-      for (const task of ['activation', 'au', 'all'] as PretextTask[]) {
+    if (avCorpus) {
+      for (const task of ['activation', 'au', 'all'] as const) {
         try {
-          await runPretrain(task, 'av-speech-unlabeled', avLabels);
+          await runPretrain(task, avCorpus);
         } catch (e) {
           console.log(`pretrain-${task} failed: ${errorMessage(e)}\n(the other arms go on)`);
         }

@@ -153,6 +153,20 @@ export function faceLabelsDir(corpus: string): string {
   return pick({ ci: join(runsRoot(), 'pretext-labels-ci', corpus.replace(/[^A-Za-z0-9_.-]+/g, '_')), full: defaultLabelDir(corpus) });
 }
 
+/** Frame rate at which notebooks 06/07 and the main job face-track the talking-face clips. */
+export const faceTrackFps = (): number => pick({ ci: 5, full: 30 });
+
+/**
+ * The settings of the talking-face pretext runs (tasks 2, 3 and all three), shared by notebooks
+ * 06/07 and `npm start`, so that both produce and reuse the same run folder instead of clashing.
+ */
+export function avPretrainOptions(task: 'activation' | 'au' | 'all', corpus: string): PretrainOptions {
+  return {
+    task, data: 'av-speech-unlabeled', labelsDir: faceLabelsDir(corpus), out: join(runsRoot(), `pretrain-${task}`),
+    ...(task === 'activation' ? {} : { epochs: pick({ ci: 8, full: 60 }) }),
+  };
+}
+
 /** The clips the notebooks face-track: all in full; in ci the `ciCount` shortest of at least `ciMinS` seconds. */
 export function faceClipsForProfile(clips: Clip[], ciCount = 6, ciMinS = 2.5): Clip[] {
   return pick({

@@ -5,7 +5,6 @@ import { join, resolve } from 'node:path';
 import { repoRoot } from '../../lib/paths';
 import { SIX_EMOTIONS, type Clip } from '../../lib/data/types';
 import { cremadProtocol, emodbProtocol, stratifiedSubset } from '../../lib/finetune/protocols';
-import { shortClipsSpread } from '../../lib/pipeline';
 
 process.env.EMOLAB_DATA ??= resolve(repoRoot, '../shared/datasets');
 
@@ -47,8 +46,3 @@ test('stratifiedSubset keeps class shares, every class, and is seeded', () => {
   assert.equal(stratifiedSubset(clips, undefined, label, 1).length, clips.length);
 });
 
-test('shortClipsSpread (npm start, ci): shortest clips, one per speaker first', () => {
-  const clips = [clip('long', 'A', undefined, 60), clip('a1', 'A', undefined, 2), clip('a2', 'A', undefined, 3), clip('b1', 'B', undefined, 5), clip('c1', 'C', undefined, 9)];
-  assert.deepEqual(shortClipsSpread(clips, 3).map((c) => c.id), ['a1', 'b1', 'c1']);
-  assert.deepEqual(shortClipsSpread(clips, 4).map((c) => c.id), ['a1', 'b1', 'c1', 'a2']);
-});
