@@ -12,6 +12,7 @@
  * `layerNorm` in lib/models), and it runs single-threaded under Node.
  */
 import * as tf from '@tensorflow/tfjs';
+import { existsSync, readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { EmolabError, errorMessage } from './errors';
@@ -56,6 +57,10 @@ export async function initBackend(request: BackendRequest = parseBackendRequest(
   const candidates = request === 'auto' ? ORDER : [request];
   for (const name of candidates) {
     try {
+      if (request === 'auto' && name === 'webgpu') {
+        const why = noVulkanDriver();
+        if (why) throw new Error(why);
+      }
       const extra = await START[name]();
       const ok = await tf.setBackend(name);
       if (!ok) throw new Error(`tf.setBackend('${name}') returned false`);
@@ -93,6 +98,21 @@ const HINTS: Record<BackendName, string> = {
   wasm: 'reinstall node_modules (npm ci); @tensorflow/tfjs-backend-wasm must contain dist/*.wasm',
   cpu: 'the pure-JS backend ships with @tensorflow/tfjs; reinstall node_modules',
 };
+
+/**
+ * Why Dawn cannot find a GPU here, decided without starting it (a start prints Vulkan warnings on
+ * every machine without a GPU): no Vulkan driver manifest (ICD) in the loader's standard folders
+ * and none named by VK_DRIVER_FILES / VK_ICD_FILENAMES. Undefined when a driver may be present.
+ * Used under `auto` only; an explicit EMOLAB_BACKEND=webgpu always tries Dawn.
+ */
+export function noVulkanDriver(env: NodeJS.ProcessEnv = process.env): string | undefined {
+  if (process.platform !== 'linux') return undefined;
+  if (env.VK_DRIVER_FILES || env.VK_ICD_FILENAMES || env.VK_ADD_DRIVER_FILES) return undefined;
+  const dataDirs = (env.XDG_DATA_DIRS || '/usr/local/share:/usr/share').split(':').filter(Boolean);
+  const dirs = ['/etc/vulkan/icd.d', ...dataDirs.map((d) => join(d, 'vulkan', 'icd.d'))];
+  const found = dirs.some((d) => existsSync(d) && readdirSync(d).some((f) => f.endsWith('.json')));
+  return found ? undefined : `no Vulkan driver (ICD manifest) in ${dirs.join(', ')} and VK_DRIVER_FILES unset`;
+}
 
 type Starter = () => Promise<Partial<BackendReport>>;
 

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
+import { existsSync, readdirSync } from 'node:fs';
 import { initBackend, parseBackendRequest, describeBackend } from '../../lib/backend';
 import { EmolabError } from '../../lib/errors';
 
@@ -50,4 +51,14 @@ test('EMOLAB_BACKEND values are validated', () => {
   assert.equal(parseBackendRequest(undefined), 'auto');
   assert.equal(parseBackendRequest(' WASM '), 'wasm');
   assert.throws(() => parseBackendRequest('cuda'), /must be one of auto, tensorflow, webgpu, wasm, cpu/);
+});
+
+test('auto skips webgpu without starting Dawn when no Vulkan driver is installed', async () => {
+  const { noVulkanDriver } = await import('../../lib/backend');
+  if (process.platform !== 'linux') return;
+  assert.equal(noVulkanDriver({ VK_DRIVER_FILES: '/x/nvidia_icd.json' }), undefined);
+  const none = noVulkanDriver({ XDG_DATA_DIRS: '/nonexistent-a:/nonexistent-b' });
+  const etc = '/etc/vulkan/icd.d';
+  if (existsSync(etc) && readdirSync(etc).some((f) => f.endsWith('.json'))) return; // a system-wide driver: nothing more to check
+  assert.match(none ?? '', /no Vulkan driver .*\/nonexistent-a\/vulkan\/icd\.d/);
 });
