@@ -15,7 +15,7 @@
 import { readFileSync } from 'node:fs';
 import { extname } from 'node:path';
 import { EmolabError, errorMessage } from '../errors';
-import { fluent } from '../media/ffmpeg';
+import { ffmpegStdout, fluent } from '../media/ffmpeg';
 
 export interface DecodeOptions {
   /** Output sample rate in Hz (default 16000). */
@@ -179,7 +179,9 @@ export function decodeWithFfmpeg(file: string, sampleRate = 16000): Promise<Floa
       if (bytes.byteLength < 4) reject(new EmolabError('audio', `ffmpeg found no audio in ${file}`, { file, hint: 'the file has no audio stream, or it is empty' }));
       else resolvePromise(sanitizeSignal(bytesToFloat32(bytes)));
     };
-    const stream = cmd.pipe();
+    // Through ffmpegStdout: a stream that never emits 'close', so fluent-ffmpeg cannot kill ffmpeg
+    // ("Output stream closed") between the last byte and ffmpeg's exit under load.
+    const stream = ffmpegStdout(cmd);
     stream.on('data', (c: Buffer) => chunks.push(c));
     stream.on('end', () => { pipeDone = true; finish(); });
     stream.on('error', (e: Error) => reject(new EmolabError('audio', `ffmpeg pipe failed for ${file}: ${e.message}`, { file })));

@@ -12,10 +12,8 @@
  */
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { PassThrough } from 'node:stream';
-import type { FfmpegCommand } from 'fluent-ffmpeg';
 import { EmolabError, errorMessage } from '../errors';
-import { ffmpegBinaries, fluent } from '../media/ffmpeg';
+import { ffmpegBinaries, ffmpegStdout, fluent } from '../media/ffmpeg';
 
 export interface VideoInfo {
   file: string;
@@ -120,19 +118,6 @@ export async function probeVideo(file: string): Promise<VideoInfo> {
   let parsed: ProbeJson;
   try { parsed = JSON.parse(json) as ProbeJson; } catch (e) { fail(file, `ffprobe returned unreadable output (${errorMessage(e)})`); }
   return videoInfoFromProbe(file, parsed);
-}
-
-/**
- * ffmpeg's stdout as a stream that never emits 'close'. fluent-ffmpeg kills ffmpeg 20 ms after its
- * output stream closes and reports "Output stream closed" if ffmpeg has not exited by then — which
- * happens under load when a consumer finishes reading (an async iterator destroys the stream at the
- * end) just before ffmpeg's exit is processed. Without 'close' that race is gone; a consumer that
- * stops early kills ffmpeg itself.
- */
-export function ffmpegStdout(cmd: FfmpegCommand): PassThrough {
-  const out = new PassThrough({ emitClose: false, autoDestroy: false });
-  cmd.pipe(out, { end: true });
-  return out;
 }
 
 /** Output size for a display size and a longest-side limit: aspect kept, both sides even. Pure. */

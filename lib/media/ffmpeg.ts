@@ -7,6 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
 import ffmpeg from 'fluent-ffmpeg';
 import { repoRoot } from '../paths';
 
@@ -46,4 +47,17 @@ export function ffmpegVersion(): string {
 export function fluent(input?: string): ffmpeg.FfmpegCommand {
   ffmpegBinaries();
   return input === undefined ? ffmpeg() : ffmpeg(input);
+}
+
+/**
+ * ffmpeg's stdout as a stream that never emits 'close'. fluent-ffmpeg kills ffmpeg 20 ms after its
+ * output stream closes and reports "Output stream closed" if ffmpeg has not exited by then — which
+ * happens under load when a consumer finishes reading (an async iterator destroys the stream at the
+ * end) just before ffmpeg's exit is processed. Without 'close' that race is gone; a consumer that
+ * stops early kills ffmpeg itself.
+ */
+export function ffmpegStdout(cmd: ffmpeg.FfmpegCommand): PassThrough {
+  const out = new PassThrough({ emitClose: false, autoDestroy: false });
+  cmd.pipe(out, { end: true });
+  return out;
 }
