@@ -62,9 +62,10 @@ export function internalShape(torchShape: number[]): number[] {
 /**
  * Valid strided conv1d of the feature encoder, x [B, L, Cin] with a weight [K, Cin, Cout], as
  * im2col built from ceil(K/S) CONTIGUOUS slices of x viewed as [B, L/S, S*Cin] (then one matMul).
- * Measured on wasm against layers.conv1d (one strided slice per tap): the first conv (K 10, S 5,
- * 1 -> 32 ch, 32,000 samples) 2.4 ms vs 23 ms, the whole tiny feature encoder forward on 8 x 1.5 s
- * 364 ms vs 1,413 ms; identical outputs. Kept here until layers.conv1d takes strided taps this way.
+ * Not layers.conv1d (time-major, one phase slice per tap), which it matches exactly (max diff 0):
+ * re-measured on 8 x 2 s, wasm: K10 S5 1->32 41 ms vs 132 ms, K3 S2 32->32 48 vs 62 ms; on the
+ * cpu backend layers.conv1d is faster (687 vs 810 ms, 2.9 s vs 4.6 s). HuBERT runs on wasm by
+ * default, so its valid strided feature-encoder convs keep this path; the pos-conv uses layers.conv1d.
  */
 export function stridedConv1d(x: tf.Tensor3D, weight: tf.Tensor, stride: number, bias?: tf.Tensor): tf.Tensor3D {
   return tf.tidy(() => {
