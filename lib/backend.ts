@@ -185,9 +185,4 @@ const START: Record<BackendName, Starter> = {
   },
 };
 
-/** Run `fn` inside tf.tidy-free scope and report the tensors it leaked (for tests and long loops). */
-export function tensorCount(): number {
-  return tf.memory().numTensors;
-}
-
 export { tf };
