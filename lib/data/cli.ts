@@ -2,6 +2,7 @@
  * `emolab data` — fetch, verify, list and split corpora.
  *
  *   emolab data fetch emodb|crema-d [--data DIR] [--url URL]
+ *   emolab data fetch grid [--speakers 1-34|1,2,5] [--jobs N] [--delete-archives] [--data DIR] [--url BASE]
  *   emolab data verify emodb|crema-d [--root DIR]
  *   emolab data manifest <corpus> [--root DIR] [--out FILE.csv] [--drop-boredom]
  *   emolab data splits <corpus> [--root DIR] [--partition N] [--seed N --dev N --test N] [--out FILE.json]
@@ -13,13 +14,14 @@ import { writeJsonAtomic } from '../store/atomic';
 import { corpusManifest, CORPORA } from './corpora';
 import { CREMAD_LAYOUT, CREMAD_PARTITIONS_LAYOUT, loadCremadPartition, mediaPresent } from './cremad';
 import { EMODB_LAYOUT, emodbFolds } from './emodb';
-import { fetchCremad, fetchEmodb, verifyEmodb } from './fetch';
+import { fetchCremad, fetchEmodb, fetchGrid, verifyEmodb } from './fetch';
 import { saveManifestCsv } from './manifest-csv';
 import { formatQuarantine } from './quarantine';
 import { speakerIndependentSplit, speakerSets } from './splits';
 import type { Manifest, Split } from './types';
 
 export const USAGE = `emolab data fetch emodb|crema-d [--data DIR] [--url URL]
+emolab data fetch grid [--speakers 1-34|1,2,5] [--jobs N] [--delete-archives] [--data DIR] [--url BASE]
 emolab data verify emodb|crema-d [--root DIR]
 emolab data manifest <corpus> [--root DIR] [--out FILE.csv] [--drop-boredom]
 emolab data splits <corpus> [--root DIR] [--partition N] [--seed N] [--dev N] [--test N] [--out FILE.json]
@@ -44,7 +46,7 @@ function describeSplit(s: Split, m: Manifest): string {
 
 export async function run(argv: string[]): Promise<number> {
   const [sub, ...rest] = argv;
-  const a = parseArgs(`data ${sub ?? ''}`.trim(), rest, { values: ['data', 'url', 'root', 'out', 'partition', 'seed', 'dev', 'test'], booleans: ['drop-boredom'] });
+  const a = parseArgs(`data ${sub ?? ''}`.trim(), rest, { values: ['data', 'url', 'root', 'out', 'partition', 'seed', 'dev', 'test', 'speakers', 'jobs'], booleans: ['drop-boredom', 'delete-archives'] });
   const corpus = a.positionals[0];
   const root = flagString(a, 'root');
   switch (sub) {
@@ -52,7 +54,11 @@ export async function run(argv: string[]): Promise<number> {
       const dataDir = flagString(a, 'data');
       if (corpus === 'emodb') await fetchEmodb({ dataDir, url: flagString(a, 'url') });
       else if (corpus === 'crema-d') await fetchCremad({ dataDir, repo: flagString(a, 'url') });
-      else throw new EmolabError('cli', `emolab data fetch: corpus must be emodb or crema-d, got "${corpus ?? ''}"`, { hint: 'RAVDESS and MEAD need a manual download: see the RAVDESS_LAYOUT / MEAD_LAYOUT notes in lib/data' });
+      else if (corpus === 'grid') {
+        const jobs = flagNumber(a, 'data fetch', 'jobs');
+        if (jobs !== undefined && (!Number.isInteger(jobs) || jobs < 1)) throw new EmolabError('cli', `emolab data fetch: --jobs must be a whole number >= 1, got ${jobs}`);
+        await fetchGrid({ dataDir, url: flagString(a, 'url'), speakers: flagString(a, 'speakers'), jobs, deleteArchives: a.flags['delete-archives'] === true });
+      } else throw new EmolabError('cli', `emolab data fetch: corpus must be grid, emodb or crema-d, got "${corpus ?? ''}"`, { hint: 'RAVDESS and MEAD need a manual download: see the RAVDESS_LAYOUT / MEAD_LAYOUT notes in lib/data' });
       return 0;
     }
     case 'verify': {
