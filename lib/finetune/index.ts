@@ -13,3 +13,4 @@ export * from './results';
 export * from './finetune';
 export * from './protocols';
 export * from './experiment';
+export * from './functionals';
