@@ -12,3 +12,4 @@ export * from './layers';
 export * from './encoder';
 export * from './heads';
 export * from './pca';
+export * from './memory';
