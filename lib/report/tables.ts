@@ -43,14 +43,25 @@ export function showMarkdown(md: string): void {
   else console.log(md);
 }
 
-/** The SER table as flat rows (values in %), for a danfojs DataFrame. Pure. */
+const r1 = (x: number | undefined, scale = 100): number | undefined => (x === undefined || !Number.isFinite(x) ? undefined : +(scale * x).toFixed(1));
+
+/**
+ * The SER table as flat rows (values in %), for a danfojs DataFrame. Pure. Per metric: the pooled
+ * seed-ensembled value (`f1_%`) and the fold mean and sd (`f1_fold_mean`, `f1_fold_sd`; the sd is
+ * empty with a single fold); against the baseline: ΔF1 in points and relative, its speaker-level p
+ * and the ΔF1 needed for p < 0.05.
+ */
 export function serTableRows(rows: SerTableRow[]): Row[] {
   return rows.map((r) => ({
     pretraining: r.label,
     models: r.runs,
-    ...Object.fromEntries(METRIC_NAMES.flatMap((m) => [[`${m}_%`, +(100 * r.mean[m]).toFixed(1)], [`${m}_sd`, +(100 * r.std[m]).toFixed(1)]])),
-    f1_ci95: `${(100 * r.f1Ci[0]).toFixed(1)}–${(100 * r.f1Ci[1]).toFixed(1)}`,
-    f1_rel_gain_pct: r.relGainPct ? +r.relGainPct.f1.toFixed(1) : undefined,
+    failed: r.failed ?? 0,
+    reference: r.reference ?? false,
+    ...Object.fromEntries(METRIC_NAMES.flatMap((m) => [[`${m}_%`, r1(r.pooled?.[m])], [`${m}_fold_mean`, r1(r.mean[m])], [`${m}_fold_sd`, r.folds >= 2 ? r1(r.std[m]) : undefined]])),
+    f1_ci95: Number.isFinite(r.f1Ci[0]) ? `${(100 * r.f1Ci[0]).toFixed(1)}–${(100 * r.f1Ci[1]).toFixed(1)}` : undefined,
+    f1_delta_pts: r1(r.delta?.f1),
+    f1_rel_gain_pct: r1(r.relGainPct?.f1, 1),
     p_f1: r.pValue ? +r.pValue.f1.toFixed(3) : undefined,
+    f1_delta_needed_pts: r1(r.detectable?.f1),
   }));
 }
