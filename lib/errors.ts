@@ -5,7 +5,7 @@
  */
 export type Stage =
   | 'setup' | 'backend' | 'data' | 'audio' | 'face' | 'pseudo' | 'models' | 'train'
-  | 'eval' | 'report' | 'store' | 'cli' | 'bench';
+  | 'eval' | 'report' | 'store' | 'cli' | 'bench' | 'settings';
 
 export class EmolabError extends Error {
   readonly stage: Stage;

@@ -1,6 +1,7 @@
 /**
- * `npm start`: check prerequisites, then run the main job on the default dataset.
- * The job's steps are listed in lib/pipeline.ts.
+ * `npm start`: check prerequisites, then run the main job (lib/pipeline.ts) with the settings of
+ * EMOLAB_PROFILE (default cpu). Exits 0 when every model trained, 1 when prerequisites are missing
+ * or any model failed (the summary says which).
  */
 import { allRequiredOk, formatChecks, runChecks, type DoctorOptions } from '../doctor';
 
@@ -20,6 +21,7 @@ export async function run(): Promise<number> {
     return 1;
   }
   const { runMainJob } = await import('../pipeline');
-  await runMainJob();
-  return 0;
+  const { goncalves2022Settings } = await import('../experiments/goncalves2022');
+  const r = await runMainJob(goncalves2022Settings());
+  return r.failures.length ? 1 : 0;
 }

@@ -53,6 +53,8 @@ export interface SpeakerSplitOptions {
   test?: number;
   /** Alternate female and male speakers when filling test and dev (default true when every speaker's sex is known). */
   balanceSex?: boolean;
+  /** Speakers that always train (e.g. one speaker holding most of a corpus, such as GRID's s1). */
+  alwaysTrain?: string[];
   name?: string;
 }
 
@@ -64,12 +66,14 @@ function speakerCount(v: number, total: number, what: string): number {
 
 /**
  * A seeded speaker-independent split of any corpus: speakers are shuffled (seed), then the first
- * `test` go to test, the next `dev` to dev, the rest to train. With `balanceSex`, females and males
+ * `test` go to test, the next `dev` to dev, the rest to train. Speakers in `alwaysTrain` are kept
+ * out of the draw and train (fractions count the other speakers). With `balanceSex`, females and males
  * alternate so test and dev hold both sexes.
  */
 export function speakerIndependentSplit(clips: readonly Clip[], opts: SpeakerSplitOptions = {}): Split {
   const seed = opts.seed ?? 0;
-  const speakers = [...speakersOf(clips)].sort();
+  const always = new Set(opts.alwaysTrain ?? []);
+  const speakers = [...speakersOf(clips)].filter((s) => !always.has(s)).sort();
   const nTest = speakerCount(opts.test ?? 0.15, speakers.length, 'test');
   const nDev = speakerCount(opts.dev ?? 0.15, speakers.length, 'dev');
   if (nTest + nDev >= speakers.length) {

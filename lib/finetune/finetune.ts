@@ -7,7 +7,8 @@
  *   a fixed feature extractor (its dropout is still active while training, as in the full mode).
  * - Class-balanced sampling (option): minority classes of the training set are oversampled (seeded)
  *   until every class has as many clips as the largest, so the loss weighs classes equally.
- * - Early stopping / best epoch on the dev speakers' accuracy (never on test speakers).
+ * - Early stopping / best epoch on the dev speakers' `hyper.monitor` (UA by default: the metric the
+ *   tables report; never on test speakers).
  *
  * One call of `finetuneFold` trains one model and returns its test predictions as a FoldResult.
  */
@@ -20,7 +21,7 @@ import { deriveSeed, Rng } from '../models/random';
 import { disposeParams, type Params } from '../models/layers';
 import { makeBatch, planBatches, type Example } from '../train/batches';
 import { loadParams, readCheckpoint } from '../train/checkpoint';
-import { train, type EpochRecord as TrainEpoch } from '../train/trainer';
+import { train, type DevMonitor, type EpochRecord as TrainEpoch } from '../train/trainer';
 import { FOLD_RESULT_SCHEMA, type EpochRecord, type FinetuneMode, type FoldResult, type Protocol } from './results';
 
 export const SER_HEAD = 'ser';
@@ -42,6 +43,8 @@ export interface FinetuneHyper {
   classBalanced: boolean;
   /** Hidden size of the attention-pooling scorer (default dModel). */
   attentionDim?: number;
+  /** Dev-speaker metric for early stopping and the best epoch: the tables' metric (ua or f1), not accuracy. */
+  monitor: DevMonitor;
 }
 
 export interface FoldData {
@@ -172,7 +175,7 @@ export async function finetuneFold(a: FinetuneFoldArgs): Promise<FoldResult> {
     const view: SpeechModel = { ...model, params: trainableParams(model, a.mode) };
     const result = await train(view, { train: trainSet, dev: a.fold.dev.length ? a.fold.dev : undefined }, {
       epochs: a.hyper.epochs, batchSize: a.hyper.batchSize, maxFrames: a.hyper.maxFrames, lr: a.hyper.lr,
-      weightDecay: a.hyper.weightDecay, warmup: a.hyper.warmup, patience: a.hyper.patience, seed: deriveSeed(a.seed, 0x5e7),
+      weightDecay: a.hyper.weightDecay, warmup: a.hyper.warmup, patience: a.hyper.patience, monitor: a.hyper.monitor, seed: deriveSeed(a.seed, 0x5e7),
       quiet: a.quiet, label: `finetune ${a.arm}/${a.mode} seed ${a.seed} ${a.fold.name}`, onEpoch: a.onEpoch,
     });
     const probs = predictProbs(model, a.fold.test, a.hyper.batchSize, a.hyper.maxFrames);

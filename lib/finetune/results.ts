@@ -103,11 +103,14 @@ export function readFoldResult(file: string): FoldResult {
 /** runs/ser/<experiment>/pretraining.json: which encoder each arm x fold started from (not a fold result). */
 export const PRETRAINING_MANIFEST = 'pretraining.json';
 
+/** Files of an experiment folder that are not per-model records: pretraining.json, failures.json, run.json. */
+export const EXPERIMENT_FILES: readonly string[] = [PRETRAINING_MANIFEST, 'failures.json', 'run.json'];
+
 function walk(dir: string, out: string[]): void {
   for (const name of readdirSync(dir).sort()) {
     const p = join(dir, name);
     if (statSync(p).isDirectory()) walk(p, out);
-    else if (name.endsWith('.json') && !name.includes('.tmp') && name !== PRETRAINING_MANIFEST) out.push(p);
+    else if (name.endsWith('.json') && !name.includes('.tmp') && !EXPERIMENT_FILES.includes(name)) out.push(p);
   }
 }
 

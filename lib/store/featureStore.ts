@@ -137,13 +137,21 @@ export function shardFingerprint(set: Pick<FeatureSet, 'name' | 'version' | 'par
   return h.digest('hex').slice(0, 32);
 }
 
+/**
+ * The tensor name of one clip's feature inside a shard: `<clip>/<feature>`, with "%" and "/" of the
+ * clip id percent-encoded, so ids such as `grid/s1/bbaf2n` (corpora whose clips sit in subfolders)
+ * never collide with the separator. Ids without those characters are stored as they are.
+ */
+export function tensorName(clipId: string, feature: string): string {
+  return `${clipId.replace(/%/g, '%25').replace(/\//g, '%2F')}/${feature}`;
+}
+
 /** Split a manifest into shard jobs, in manifest order. Pure. */
 export function planShards(manifest: Manifest, set: Pick<FeatureSet, 'name' | 'version' | 'params'>, setDir: string, shardSize: number): ShardJob[] {
   if (!(Number.isInteger(shardSize) && shardSize > 0)) throw new EmolabError('store', `shardSize must be a positive integer, got ${shardSize}`);
   const seen = new Set<string>();
   for (const c of manifest.clips) {
     if (seen.has(c.id)) throw new EmolabError('store', `clip id "${c.id}" appears twice in the ${manifest.corpus} manifest`);
-    if (c.id.includes('/')) throw new EmolabError('store', `clip id "${c.id}" contains "/", which separates clip and feature in tensor names`);
     seen.add(c.id);
   }
   const jobs: ShardJob[] = [];
@@ -180,7 +188,7 @@ export async function runShardJob(set: FeatureSet, job: ShardJob, onClip: (clipI
       }
       for (const name of Object.keys(set.features)) {
         const m = feats[name];
-        tensors[`${clip.id}/${name}`] = { data: m.data, shape: [m.frames, m.dims] };
+        tensors[tensorName(clip.id, name)] = { data: m.data, shape: [m.frames, m.dims] };
       }
       frames[clip.id] = feats[Object.keys(set.features)[0]].frames;
     } catch (e) {
@@ -398,7 +406,7 @@ export function openFeatureStore(dir: string): FeatureStore {
       }
       const file = join(setDir, index.shards[entry.shard].file);
       const h = header(file);
-      const e = h.entries[`${clipId}/${feature}`];
+      const e = h.entries[tensorName(clipId, feature)];
       if (!e || e.dtype !== 'F32' || e.shape.length !== 2) throw new EmolabError('store', `shard lacks a float32 [frames, dims] tensor "${clipId}/${feature}"`, { file });
       const [begin, end] = e.data_offsets;
       const out = new Float32Array((end - begin) / 4);

@@ -148,3 +148,49 @@ export function normalizeUtterance(features: Float32Array, frames: number, dim: 
   }
   return out;
 }
+
+/**
+ * How log-mel features are normalised before the encoder:
+ * - `utterance`: each clip by its own mean and std per bin (CMVN over the clip). Removes the clip's
+ *   level and spectral tilt — and with them much of the arousal information SER needs.
+ * - `training-set`: every clip by the mean and std per bin over all frames of the TRAINING clips
+ *   (dev and test clips are normalised with the training statistics, never their own).
+ */
+export type FeatureNormalization = 'utterance' | 'training-set';
+
+/** Per-bin mean and std over all frames of the given clips (the training set's, for `training-set`). */
+export interface FeatureStats { mean: number[]; std: number[]; frames: number }
+
+export function featureStats(items: { features: Float32Array; frames: number }[], dim: number): FeatureStats {
+  const sum = new Float64Array(dim), sq = new Float64Array(dim);
+  let frames = 0;
+  for (const it of items) {
+    for (let t = 0; t < it.frames; t++) {
+      for (let d = 0; d < dim; d++) { const v = it.features[t * dim + d]; sum[d] += v; sq[d] += v * v; }
+    }
+    frames += it.frames;
+  }
+  if (frames === 0) throw new EmolabError('train', 'feature statistics need at least one frame');
+  const mean = Array.from(sum, (s) => s / frames);
+  const std = Array.from(sq, (q, d) => Math.sqrt(Math.max(0, q / frames - mean[d] * mean[d]) + 1e-5));
+  return { mean, std, frames };
+}
+
+/** (x - mean) / std per bin with fixed statistics (returns a new array). */
+export function normalizeWithStats(features: Float32Array, frames: number, dim: number, stats: FeatureStats): Float32Array {
+  if (stats.mean.length !== dim) throw new EmolabError('train', `feature statistics have ${stats.mean.length} bins, features ${dim}`);
+  const out = new Float32Array(frames * dim);
+  for (let t = 0; t < frames; t++) for (let d = 0; d < dim; d++) out[t * dim + d] = (features[t * dim + d] - stats.mean[d]) / stats.std[d];
+  return out;
+}
+
+/**
+ * A normaliser for `mode`: per clip for `utterance`; for `training-set` the statistics of `train`
+ * (returned, to be recorded in run manifests) applied to every clip.
+ */
+export function featureNormalizer(mode: FeatureNormalization, train: { features: Float32Array; frames: number }[], dim: number): { normalize: (features: Float32Array, frames: number) => Float32Array; stats: FeatureStats | null } {
+  if (mode === 'utterance') return { normalize: (f, frames) => normalizeUtterance(f, frames, dim), stats: null };
+  if (mode !== 'training-set') throw new EmolabError('train', `unknown feature normalisation "${String(mode)}" (use utterance or training-set)`);
+  const stats = featureStats(train, dim);
+  return { normalize: (f, frames) => normalizeWithStats(f, frames, dim, stats), stats };
+}

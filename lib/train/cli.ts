@@ -7,7 +7,7 @@
 import { flagNumber, flagString, parseArgs } from '../cli/args';
 import { initBackend, describeBackend } from '../backend';
 import { EmolabError } from '../errors';
-import { pretrain, type PretextTask, type PretextTaskName } from './pretext';
+import { pretrain, type PretextTask, type PretextTaskName, type PretrainSettings } from './pretext';
 import { benchmarkTrainStep } from './benchmark';
 import type { EncoderPreset } from '../models/encoder';
 
@@ -47,24 +47,33 @@ export async function run(argv: string[]): Promise<number> {
   if (!task || !['energy', 'activation', 'au', 'all'].includes(task)) throw new EmolabError('cli', `emolab pretrain: --task must be energy, activation, au or all${task ? `, got "${task}"` : ''}`, { hint: USAGE });
   const preset = flagString(a, 'preset');
   if (preset && !['tiny', 'small', 'base'].includes(preset)) throw new EmolabError('cli', `emolab pretrain: --preset must be tiny, small or base, got "${preset}"`);
-  const r = await pretrain({
-    task: task as PretextTask,
-    data: flagString(a, 'data'),
-    out: flagString(a, 'out'),
-    preset: preset as EncoderPreset | undefined,
-    seed: flagNumber(a, 'pretrain', 'seed'),
-    epochs: flagNumber(a, 'pretrain', 'epochs'),
-    batchSize: flagNumber(a, 'pretrain', 'batch-size'),
-    lr: flagNumber(a, 'pretrain', 'lr'),
-    maxClips: flagNumber(a, 'pretrain', 'max-clips'),
-    patience: flagNumber(a, 'pretrain', 'patience'),
-    taskWeights: parseWeights(flagString(a, 'weights')),
-    labelsDir: flagString(a, 'labels'),
-    featureStore: flagString(a, 'features'),
-    resume: !a.flags['no-resume'],
-    excludeSpeakers: flagString(a, 'exclude-speakers')?.split(',').map((x) => x.trim()).filter(Boolean),
-    fold: flagString(a, 'fold'),
-  });
+  // The experiment's settings for this task (profile EMOLAB_PROFILE), then the flags on top.
+  const { goncalves2022Settings, pretrainSettingsFor } = await import('../experiments/goncalves2022');
+  const exp = goncalves2022Settings(undefined, preset ? { encoder: { preset: preset as EncoderPreset } } : undefined);
+  const fold = flagString(a, 'fold');
+  const exclude = flagString(a, 'exclude-speakers')?.split(',').map((x) => x.trim()).filter(Boolean);
+  const base = pretrainSettingsFor(exp, task as PretextTask, fold || exclude ? { fold: { name: fold ?? 'custom', test: exclude ?? [] } } : {});
+  const num = (name: string) => flagNumber(a, 'pretrain', name);
+  const budget = { ...base.budget };
+  if (num('epochs') !== undefined) budget.epochs = num('epochs')!;
+  if (num('batch-size') !== undefined) budget.batchSize = num('batch-size')!;
+  if (num('lr') !== undefined) budget.lr = num('lr')!;
+  if (num('patience') !== undefined) budget.patience = num('patience')!;
+  const { validateBudget } = await import('../experiments/goncalves2022');
+  validateBudget('pretrain flags', budget);
+  const settings: PretrainSettings = {
+    ...base,
+    budget,
+    ...(flagString(a, 'data') ? { data: flagString(a, 'data')! } : {}),
+    ...(flagString(a, 'out') ? { out: flagString(a, 'out')! } : {}),
+    ...(num('seed') !== undefined ? { seed: num('seed')! } : {}),
+    ...(num('max-clips') !== undefined ? { maxClips: num('max-clips')! } : {}),
+    ...(flagString(a, 'weights') ? { taskWeights: { ...base.taskWeights, ...parseWeights(flagString(a, 'weights')) } } : {}),
+    ...(flagString(a, 'labels') ? { labelsDir: flagString(a, 'labels')! } : {}),
+    ...(flagString(a, 'features') ? { featureStore: flagString(a, 'features')! } : {}),
+    ...(fold ? {} : { fold: null }),
+  };
+  const r = await pretrain(settings, { resume: !a.flags['no-resume'], quiet: false });
   for (const [head, m] of Object.entries(r.test)) {
     console.log(`${head}: held-out accuracy ${(100 * m.accuracy).toFixed(1)}% on ${m.n} targets (majority-class rate ${(100 * m.majorityRate).toFixed(1)}%)`);
   }

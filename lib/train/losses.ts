@@ -55,10 +55,10 @@ export function headLoss(kind: 'segment' | 'utterance' | 'frame', logits: tf.Ten
 }
 
 /** Running counts of one head's predictions. */
-export interface HeadCounts { correct: number; n: number; lossSum: number; lossN: number; classCounts: number[]; predCounts: number[] }
+export interface HeadCounts { correct: number; n: number; lossSum: number; lossN: number; classCounts: number[]; predCounts: number[]; correctByClass: number[] }
 
 export function emptyCounts(): HeadCounts {
-  return { correct: 0, n: 0, lossSum: 0, lossN: 0, classCounts: [], predCounts: [] };
+  return { correct: 0, n: 0, lossSum: 0, lossN: 0, classCounts: [], predCounts: [], correctByClass: [] };
 }
 
 /** Add one batch's predictions to the counts (logits read back to JS). */
@@ -75,7 +75,10 @@ export function countPredictions(c: HeadCounts, kind: 'segment' | 'utterance' | 
       for (let k = 1; k < classes; k++) if (vals[i * classes + k] > vals[i * classes + pred]) pred = k;
     }
     c.n++;
-    if (pred === y) c.correct++;
+    if (pred === y) {
+      c.correct++;
+      c.correctByClass[y] = (c.correctByClass[y] ?? 0) + 1;
+    }
     c.classCounts[y] = (c.classCounts[y] ?? 0) + 1;
     c.predCounts[pred] = (c.predCounts[pred] ?? 0) + 1;
   }
@@ -83,6 +86,10 @@ export function countPredictions(c: HeadCounts, kind: 'segment' | 'utterance' | 
 
 export interface HeadMetrics {
   accuracy: number;
+  /** Unweighted accuracy: mean over the classes present among the targets of their recall. */
+  ua: number;
+  /** Macro F1 over the classes present among the targets or the predictions. */
+  f1: number;
   /** Share of the most frequent class among the targets: the accuracy of always guessing it. */
   majorityRate: number;
   loss: number;
@@ -93,8 +100,18 @@ export interface HeadMetrics {
 
 export function finishCounts(c: HeadCounts): HeadMetrics {
   const counts = Array.from(c.classCounts, (v) => v ?? 0);
+  const preds = Array.from(c.predCounts, (v) => v ?? 0);
+  const k = Math.max(counts.length, preds.length);
+  let recallSum = 0, present = 0, f1Sum = 0, active = 0;
+  for (let y = 0; y < k; y++) {
+    const tp = c.correctByClass[y] ?? 0, nTrue = counts[y] ?? 0, nPred = preds[y] ?? 0;
+    if (nTrue > 0) { recallSum += tp / nTrue; present++; }
+    if (nTrue > 0 || nPred > 0) { f1Sum += (2 * tp) / (nTrue + nPred); active++; }
+  }
   return {
     accuracy: c.n ? c.correct / c.n : NaN,
+    ua: present ? recallSum / present : NaN,
+    f1: active ? f1Sum / active : NaN,
     majorityRate: c.n ? Math.max(0, ...counts) / c.n : NaN,
     loss: c.lossN ? c.lossSum / c.lossN : NaN,
     n: c.n,

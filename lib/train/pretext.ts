@@ -35,8 +35,9 @@ import { auEvidenceFromTrack } from '../pseudo/face';
 import { createModel, forward, type HeadSpec, type SpeechModel } from '../models/heads';
 import { encoderConfig, type EncoderConfig, type EncoderPreset } from '../models/encoder';
 import { maskedMeanPool, disposeParams } from '../models/layers';
-import { makeBatch, normalizeUtterance, planBatches, type Example, type LabelledSegment } from './batches';
-import { evaluate, train, type EpochRecord, type TrainOptions, type TrainResult } from './trainer';
+import { featureNormalizer, makeBatch, planBatches, type Example, type FeatureNormalization, type LabelledSegment } from './batches';
+export type { FeatureNormalization } from './batches';
+import { evaluate, train, type DevMonitor, type EpochRecord, type TrainOptions, type TrainResult } from './trainer';
 import { saveCheckpoint } from './checkpoint';
 import type { HeadMetrics } from './losses';
 import { progress } from '../report/progress';
@@ -46,7 +47,6 @@ import { openFeatureStore, type FeatureStore } from '../store/featureStore';
 import { runInfo } from '../runinfo';
 import { hashOutputs } from '../verify/hashes';
 import { backendReport, describeBackend, initBackend } from '../backend';
-import { pick } from '../profile';
 import { dataRoot, runsRoot } from '../paths';
 import { EmolabError, errorMessage } from '../errors';
 
@@ -63,13 +63,37 @@ export function pretextHead(task: PretextTaskName, auClasses = 8): HeadSpec {
 // ---------------------------------------------------------------------------------------------
 // Corpus and features
 
-/** A corpus by name (`emodb`, `av-speech-unlabeled`) or a folder with a labels.csv. */
+/**
+ * A corpus by name (`emodb`, `av-speech-unlabeled`, `grid`), several AV corpora joined with "+"
+ * (`av-speech-unlabeled+grid`: one manifest, corpus name as given, clip ids must not collide), or a
+ * folder with a labels.csv (or with subfolders holding one, like av-speech-unlabeled).
+ */
 export function loadCorpus(data: string): Manifest {
+  if (data.includes('+')) {
+    const parts = data.split('+').map((x) => x.trim()).filter(Boolean);
+    const manifests = parts.map(loadCorpus);
+    const seen = new Map<string, string>();
+    const clips: Clip[] = [];
+    for (const m of manifests) {
+      for (const c of m.clips) {
+        const prev = seen.get(c.id);
+        if (prev) throw new EmolabError('data', `clip id "${c.id}" is in both ${prev} and ${m.corpus}; joined corpora need distinct ids`, { file: m.root });
+        seen.set(c.id, m.corpus);
+        clips.push({ ...c, corpus: data, extra: { ...c.extra, sourceCorpus: m.corpus } });
+      }
+    }
+    return { ...manifests[0], corpus: data, root: manifests.map((m) => m.root).join('+'), clips, quarantine: manifests.flatMap((m) => m.quarantine) };
+  }
   if (data === 'emodb') return emodbManifest();
   if (data === 'av-speech-unlabeled' || data === 'av') return unlabeledAvManifest();
+  if (data === 'grid') {
+    const dir = join(dataRoot(), 'grid');
+    if (!existsSync(dir)) throw new EmolabError('data', 'the GRID corpus is not on disk', { file: dir, hint: 'run: npx emolab data fetch grid   (or set EMOLAB_DATA to a folder holding grid/)' });
+    return unlabeledAvManifest(dir, 'grid');
+  }
   const root = resolve(data);
   if (!existsSync(root)) {
-    throw new EmolabError('data', `corpus "${data}" is neither a known name (emodb, av-speech-unlabeled) nor a folder`, { file: root });
+    throw new EmolabError('data', `corpus "${data}" is neither a known name (emodb, av-speech-unlabeled, grid) nor a folder`, { file: root });
   }
   return existsSync(join(root, 'labels.csv')) ? folderManifest(root, { allowUnlabeled: true }) : unlabeledAvManifest(root, data);
 }
@@ -144,80 +168,17 @@ export function labelsFromDisk(dir: string, task: PretextTaskName): TaskLabels {
   return { task, summary, tensors };
 }
 
-/**
- * Where notebooks keep the face-derived label sets of a corpus: lib/pseudo's default folder in the
- * full profile (so sets made with `emolab pseudo` are reused), a separate folder in ci (whose small
- * sets must never be mistaken for full ones).
- */
-export function faceLabelsDir(corpus: string): string {
-  return pick({ ci: join(runsRoot(), 'pretext-labels-ci', corpus.replace(/[^A-Za-z0-9_.-]+/g, '_')), full: defaultLabelDir(corpus) });
-}
-
-/** Frame rate at which notebooks 06/07 and the main job face-track the talking-face clips. */
-export const faceTrackFps = (): number => pick({ ci: 5, full: 30 });
-
-/**
- * The settings of the talking-face pretext runs (tasks 2, 3 and all three), shared by notebooks
- * 06/07 and `npm start`, so that both produce and reuse the same run folder instead of clashing.
- */
-export function avPretrainOptions(task: 'activation' | 'au' | 'all', corpus: string): PretrainOptions {
-  return {
-    task, data: 'av-speech-unlabeled', labelsDir: faceLabelsDir(corpus), out: join(runsRoot(), `pretrain-${task}`),
-    ...(task === 'activation' ? {} : { epochs: pick({ ci: 8, full: 60 }) }),
-  };
-}
-
-/** The clips the notebooks face-track: all in full; in ci the `ciCount` shortest of at least `ciMinS` seconds. */
-export function faceClipsForProfile(clips: Clip[], ciCount = 6, ciMinS = 2.5): Clip[] {
-  return pick({
-    ci: clips.filter((c) => (c.durationS ?? 0) >= ciMinS).sort((a, b) => (a.durationS ?? 0) - (b.durationS ?? 0) || a.id.localeCompare(b.id)).slice(0, ciCount),
-    full: clips,
-  });
-}
-
-/**
- * Make sure the face-derived label sets (tasks 2 and 3) exist in `dir` for `clips`; the missing
- * ones are computed with lib/pseudo (face tracks at `fps`, one MediaPipe session, then the
- * activation and AU-rule labelers) and written there. Face tracking is the slow part (about
- * 10-40 video frames/s on one core), which is why notebooks label only a few short clips in the
- * ci profile. The AU rule's sustain window is scaled to the frame rate (15 frames at 30 fps =
- * 0.5 s), and no per-speaker baseline is subtracted (most speakers here have a single clip, whose
- * own median would cancel its expression). Returns the tasks that were computed.
- */
-export async function ensureFaceLabelSets(
-  clips: Clip[], dir: string, opts: { tasks?: ('activation' | 'au')[]; fps?: number; rebuild?: boolean; quiet?: boolean } = {},
-): Promise<string[]> {
-  const tasks = opts.tasks ?? ['activation', 'au'];
-  const missing = tasks.filter((t) => opts.rebuild || !existsSync(labelSetFiles(dir, t).summary));
-  if (missing.length === 0) return [];
-  const fps = opts.fps ?? 30;
-  const corpus = clips[0]?.corpus ?? 'unknown';
-  const tracked = await faceTracks(clips, { fps, quiet: opts.quiet });
-  const quarantine = tracked.quarantine;
-  const items = tracked.items.map(({ clip, track }) => ({ clip, face: storedFaceFromTrack(track) }));
-  if (items.length === 0) throw new EmolabError('train', `no face track could be made for ${clips.length} clips: ${quarantine.slice(0, 3).map((q) => `${q.file}: ${q.reason}`).join('; ')}`);
-  for (const task of missing) {
-    const set = task === 'activation'
-      ? buildActivationLabelSet(items.map(({ clip, face }) => ({ clip, ...activationOnAudioGrid(face) })), {}, corpus)
-      : buildAuLabelSet(items.map(({ clip, face }) => ({ clip, evidence: auEvidenceFromTrack(face, { evidence: 'presence' }) })), { minSustainFrames: Math.max(1, Math.round((15 * fps) / 30)), baseline: 'none' }, corpus);
-    set.summary.quarantine.unshift(...quarantine);
-    set.summary.params = { ...set.summary.params, fps };
-    writeLabelSet(dir, set.summary, set.tensors);
-  }
-  return missing;
-}
-
 function perClip(labels: TaskLabels, clipId: string): Record<string, { data: TypedArray; shape: number[] }> {
   return clipTensors(labels.tensors as TensorMap, clipId);
 }
 
 /**
- * Training examples: per-utterance normalised fbank plus the targets each label set has for the
+ * Training examples: normalised fbank (`opts.normalize`, see featureNormalizer) plus the targets each label set has for the
  * clip. Clips longer than `maxFrames` are cut into consecutive pieces (segments that fall inside a
  * piece go with it; an utterance label goes with every piece). Clips without any target are left out.
  */
-export function buildExamples(items: ClipAudio[], labels: TaskLabels[], opts: { maxFrames?: number } = {}): Example[] {
-  const maxFrames = opts.maxFrames ?? 1000;
+export function buildExamples(items: ClipAudio[], labels: TaskLabels[], opts: { maxFrames: number; normalize: (fbank: Float32Array, frames: number) => Float32Array }): Example[] {
+  const maxFrames = opts.maxFrames;
   const out: Example[] = [];
   for (const it of items) {
     const segments: Record<string, LabelledSegment[]> = {};
@@ -237,7 +198,7 @@ export function buildExamples(items: ClipAudio[], labels: TaskLabels[], opts: { 
       }
     }
     if (Object.keys(segments).length === 0 && Object.keys(utt).length === 0) continue;
-    const features = normalizeUtterance(it.fbank, it.frames, 80);
+    const features = opts.normalize(it.fbank, it.frames);
     const meta: Record<string, string> = { clip: it.clip.id, ...(it.clip.emotion ? { emotion: it.clip.emotion } : {}) };
     for (let start = 0, piece = 0; start < it.frames; start += maxFrames, piece++) {
       const end = Math.min(it.frames, start + maxFrames);
@@ -279,48 +240,71 @@ export function utteranceEmbeddings(model: SpeechModel, examples: Example[], bat
 // ---------------------------------------------------------------------------------------------
 // The runner
 
-export interface PretrainOptions {
+/** The optimisation budget of one training run (pretext or SER), complete. */
+export interface TrainBudget {
+  epochs: number;
+  batchSize: number;
+  /** Cap on padded frames per batch (rows x longest clip). */
+  maxFrames: number;
+  lr: number;
+  weightDecay: number;
+  /** Warm-up steps (>= 1) or fraction of all steps (< 1). */
+  warmup: number;
+  /** Stop after this many epochs without dev gain (0 = never). */
+  patience: number;
+  monitor: DevMonitor;
+  /** Also checkpoint every N steps (null: at epoch ends only). */
+  checkpointEverySteps: number | null;
+}
+
+/**
+ * Everything that decides what `pretrain()` learns — complete, no defaults: built by the settings
+ * module of the experiment (lib/experiments/goncalves2022 `pretrainSettingsFor`), overridden by
+ * CLI flags or a notebook's parameter cell, fingerprinted as it is, recorded in run.json.
+ */
+export interface PretrainSettings {
   task: PretextTask;
-  /** Corpus name or folder. Default: emodb for `energy`, av-speech-unlabeled otherwise. */
-  data?: string;
-  /** Run folder (default runs/pretrain-<task>). */
-  out?: string;
-  preset?: EncoderPreset;
-  encoderOverrides?: Partial<EncoderConfig>;
-  seed?: number;
-  /** Use at most this many clips (spread over speakers). Default: ci 48, full all. */
-  maxClips?: number;
-  epochs?: number;
-  batchSize?: number;
-  lr?: number;
-  patience?: number;
-  /** Loss weight per task for `all` (default 1 each). */
-  taskWeights?: Partial<Record<PretextTaskName, number>>;
-  /** Folder holding lib/pseudo label sets for activation / au (default: lib/pseudo's, <EMOLAB_RUNS>/features/<corpus>). */
-  labelsDir?: string;
-  /** Feature store folder (lib/store) to read fbank / energy_db from; clips it lacks are computed. */
-  featureStore?: string;
-  /** Longest training piece, frames (default 1000 = 10 s). */
-  maxFrames?: number;
-  /** Dev / test speakers (count or fraction; default 0.2 each). */
-  devSpeakers?: number;
-  testSpeakers?: number;
-  energy?: EnergySetOptions;
+  /** Corpus name (emodb, av-speech-unlabeled, grid, "+"-joined names) or folder. */
+  data: string;
+  /** Run folder. */
+  out: string;
+  encoder: EncoderConfig;
+  seed: number;
+  /** At most this many clips (spread over speakers), null = all. */
+  maxClips: number | null;
+  budget: TrainBudget;
+  /** Loss weight per head (used by `all`). */
+  taskWeights: Record<PretextTaskName, number>;
+  /** Folder holding lib/pseudo label sets for activation / au (null for energy: computed here). */
+  labelsDir: string | null;
+  /** Feature store folder (lib/store) to read fbank / energy_db from; clips it lacks are computed. Not fingerprinted (a cache). */
+  featureStore: string | null;
+  /** Dev / test speakers of the run's own split (count, or fraction of its speakers). */
+  split: { devSpeakers: number; testSpeakers: number };
+  /** Task 1 targets. */
+  energy: Required<EnergySetOptions>;
+  normalization: FeatureNormalization;
+  /** Longest training piece, frames (longer clips are cut into pieces). */
+  maxPieceFrames: number;
   /**
    * Speakers whose audio must not be used at all (not for training, early stopping or the pretext
    * test): e.g. the test speakers of an SER fold, so that the encoder never hears them. Their clips
    * are removed before anything else; run.json records the list and the speakers actually used.
    */
-  excludeSpeakers?: string[];
-  /** The SER fold this encoder is pretrained for (recorded in run.json; lib/finetune matches on it). */
-  fold?: string;
-  /** Resume from runs/<name>/checkpoints/last.safetensors when present (default true). */
-  resume?: boolean;
-  /** Checkpoint every N steps too (default: full 100, ci epoch ends only). */
-  checkpointEverySteps?: number;
-  quiet?: boolean;
+  excludeSpeakers: string[];
+  /** The SER fold this encoder is pretrained for (recorded in run.json; lib/finetune matches on it), or null. */
+  fold: string | null;
+}
+
+/** How a run is carried out, without changing what it learns. */
+export interface PretrainRuntime {
+  /** Resume from <out>/checkpoints/last.safetensors when present. */
+  resume: boolean;
+  quiet: boolean;
   onEpoch?: (record: EpochRecord, history: EpochRecord[]) => void;
 }
+
+export const DEFAULT_RUNTIME: PretrainRuntime = { resume: true, quiet: false };
 
 export interface PretrainResult {
   runDir: string;
@@ -352,33 +336,26 @@ export function spreadOverSpeakers(clips: Clip[], n: number): Clip[] {
 }
 
 /**
- * A short hash of every setting that decides what `pretrain(o)` learns (defaults resolved for the
- * current profile): task, corpus, excluded speakers, fold, encoder, sizes, optimisation, targets.
- * Recorded in run.json as `configFingerprint`, so a finished run can be reused instead of retrained
- * (see `finishedPretrainRun`). The feature store is left out: it only caches the same lib/audio features.
+ * A short hash of every setting that decides what `pretrain(s)` learns: the complete settings object
+ * minus where things are written (`out`), the feature cache (`featureStore`, which only holds the
+ * same lib/audio features) and the label folder's path — replaced by the SHA-256 of the label sets
+ * it holds (tasks 2 and 3), so a run is reused wherever the runs folder lives, and redone when its
+ * targets changed. Recorded in run.json as `configFingerprint` (see `finishedPretrainRun`).
  */
-export function pretrainConfigFingerprint(o: PretrainOptions): string {
-  const task = o.task;
-  const settings = {
-    task,
-    data: o.data ?? (task === 'energy' ? 'emodb' : 'av-speech-unlabeled'),
-    excludeSpeakers: [...new Set(o.excludeSpeakers ?? [])].sort(),
-    fold: o.fold ?? null,
-    encoder: encoderConfig(o.preset ?? pick({ ci: 'tiny', full: 'base' }), o.encoderOverrides),
-    seed: o.seed ?? 0,
-    maxClips: o.maxClips ?? pick({ ci: 48, full: Infinity }),
-    epochs: o.epochs ?? pick({ ci: 4, full: 60 }),
-    batchSize: o.batchSize ?? pick({ ci: 8, full: 16 }),
-    lr: o.lr ?? 1e-3,
-    patience: o.patience ?? pick({ ci: 0, full: 8 }),
-    taskWeights: o.taskWeights ?? {},
-    labelsDir: o.labelsDir ?? null,
-    maxFrames: o.maxFrames ?? 1000,
-    devSpeakers: o.devSpeakers ?? 0.2,
-    testSpeakers: o.testSpeakers ?? 0.2,
-    energy: o.energy ?? {},
-  };
-  return createHash('sha256').update(JSON.stringify(settings)).digest('hex').slice(0, 16);
+export function pretrainConfigFingerprint(s: PretrainSettings): string {
+  const { out: _out, featureStore: _fs, labelsDir, ...semantic } = s;
+  const tasks: PretextTaskName[] = s.task === 'all' ? [...PRETEXT_TASKS] : [s.task];
+  const labels = tasks.filter((t) => t !== 'energy').map((t) => {
+    const f = labelsDir ? labelSetFiles(labelsDir, t).summary : '';
+    if (!f || !existsSync(f)) return `${t}:missing`;
+    try {
+      return `${t}:${(JSON.parse(readFileSync(f, 'utf8')) as { tensorsSha256?: string }).tensorsSha256 ?? 'unhashed'}`;
+    } catch {
+      return `${t}:unreadable`;
+    }
+  });
+  const canonical = { ...semantic, excludeSpeakers: [...new Set(s.excludeSpeakers)].sort(), labels };
+  return createHash('sha256').update(JSON.stringify(canonical)).digest('hex').slice(0, 16);
 }
 
 /** What `finishedPretrainRun` reads back from a run folder. */
@@ -394,7 +371,7 @@ export interface FinishedPretrainRun {
  * same `configFingerprint`, model file on disk), else undefined. Lets callers (lib/finetune,
  * notebooks, `npm start`) reuse a pretraining instead of repeating it.
  */
-export function finishedPretrainRun(runDir: string, o: PretrainOptions): FinishedPretrainRun | undefined {
+export function finishedPretrainRun(runDir: string, o: PretrainSettings): FinishedPretrainRun | undefined {
   const manifestFile = join(runDir, 'run.json');
   if (!existsSync(manifestFile)) return undefined;
   let manifest: Record<string, unknown>;
@@ -409,21 +386,41 @@ export function finishedPretrainRun(runDir: string, o: PretrainOptions): Finishe
   return { runDir, manifestFile, modelFile, manifest };
 }
 
-export async function pretrain(o: PretrainOptions): Promise<PretrainResult> {
+/**
+ * Speakers that hold more than `share` of a corpus's clips: they always train (a split that drew
+ * GRID's s1, 1,000 of 1,040 clips, into dev or test would leave almost nothing to learn from).
+ */
+export function dominantSpeakers(clips: Clip[], share: number): string[] {
+  const n = new Map<string, number>();
+  for (const c of clips) n.set(c.speaker, (n.get(c.speaker) ?? 0) + 1);
+  return [...n].filter(([, k]) => k > share * clips.length).map(([s]) => s).sort();
+}
+
+export async function pretrain(o: PretrainSettings, rt: PretrainRuntime = DEFAULT_RUNTIME): Promise<PretrainResult> {
   const t0 = Date.now();
   if (!['energy', 'activation', 'au', 'all'].includes(o.task)) throw new EmolabError('train', `unknown pretext task "${o.task}"`, { hint: 'use energy, activation, au or all' });
   const backend = backendReport() ?? (await initBackend());
   const tasks: PretextTaskName[] = o.task === 'all' ? [...PRETEXT_TASKS] : [o.task];
-  const data = o.data ?? (o.task === 'energy' ? 'emodb' : 'av-speech-unlabeled');
-  const runDir = resolve(o.out ?? join(runsRoot(), `pretrain-${o.task}`));
-  mkdirSync(runDir, { recursive: true });
-  const seed = o.seed ?? 0;
-  const manifest = loadCorpus(data);
+  const runDir = resolve(o.out);
+  const seed = o.seed;
+  const manifest = loadCorpus(o.data);
   const labelsDir = o.labelsDir ?? defaultLabelDir(manifest.corpus);
-  const excluded = new Set(o.excludeSpeakers ?? []);
+  const excluded = new Set(o.excludeSpeakers);
 
   // Targets from disk first (they decide which clips are usable), then features.
   const diskLabels = tasks.filter((t) => t !== 'energy').map((t) => labelsFromDisk(labelsDir, t));
+  mkdirSync(runDir, { recursive: true });
+  // A run folder last used with other settings starts over (its checkpoints belong to that run);
+  // the same settings resume from the last checkpoint.
+  const fingerprint = pretrainConfigFingerprint(o);
+  const started = join(runDir, 'started-with.json');
+  let resume = rt.resume;
+  if (existsSync(started)) {
+    let prev: string | undefined;
+    try { prev = (JSON.parse(readFileSync(started, 'utf8')) as { configFingerprint?: string }).configFingerprint; } catch { prev = undefined; }
+    if (prev !== fingerprint) resume = false;
+  } else if (existsSync(join(runDir, 'run.json'))) resume = false;
+  writeJsonAtomic(started, { configFingerprint: fingerprint, startedAt: new Date().toISOString() });
   // Excluded speakers (e.g. an SER fold's test speakers) go first: nothing below ever sees their audio.
   const withMedia = manifest.clips.filter((c) => c.audioPath || c.videoPath);
   let clips = withMedia.filter((c) => !excluded.has(c.speaker));
@@ -433,45 +430,49 @@ export async function pretrain(o: PretrainOptions): Promise<PretrainResult> {
     const labelled = new Set(diskLabels.flatMap((l) => l.summary.perClip.map((p) => p.id)));
     clips = clips.filter((c) => labelled.has(c.id));
   }
-  const maxClips = o.maxClips ?? pick({ ci: 48, full: Infinity });
-  clips = spreadOverSpeakers(clips, maxClips);
+  clips = spreadOverSpeakers(clips, o.maxClips ?? Infinity);
   if (speakersOf(clips).length < 3) {
     throw new EmolabError('train', `${clips.length} clips from ${speakersOf(clips).length} speakers: need at least 3 speakers for train/dev/test`, { file: manifest.root });
   }
-  const split = speakerIndependentSplit(clips, { seed, dev: o.devSpeakers ?? 0.2, test: o.testSpeakers ?? 0.2, name: `${manifest.corpus}-speakers-seed${seed}` });
+  const alwaysTrain = dominantSpeakers(clips, 0.25);
+  const split = speakerIndependentSplit(clips, { seed, dev: o.split.devSpeakers, test: o.split.testSpeakers, alwaysTrain, name: `${manifest.corpus}-speakers-seed${seed}` });
   const store = o.featureStore ? openFeatureStore(o.featureStore) : undefined;
-  const { items, quarantine } = await clipFeatures(clips, { quiet: o.quiet, store });
+  const { items, quarantine } = await clipFeatures(clips, { quiet: rt.quiet, store });
   const labels: TaskLabels[] = [...(tasks.includes('energy') ? [energyLabels(items, o.energy)] : []), ...diskLabels];
-  const examples = buildExamples(items, labels, { maxFrames: o.maxFrames });
+  const trainIds = new Set(split.train);
+  const norm = featureNormalizer(o.normalization, items.filter((it) => trainIds.has(it.clip.id)).map((it) => ({ features: it.fbank, frames: it.frames })), 80);
+  const examples = buildExamples(items, labels, { maxFrames: o.maxPieceFrames, normalize: norm.normalize });
   const inSet = (ids: string[]) => { const s = new Set(ids); return examples.filter((e) => s.has(e.meta?.clip ?? e.id)); };
   const sets = { train: inSet(split.train), dev: inSet(split.dev), test: inSet(split.test) };
   if (sets.train.length === 0) throw new EmolabError('train', `no training examples with ${tasks.join('+')} targets`, { file: manifest.root });
 
   const auClasses = labels.find((l) => l.task === 'au')?.summary.classes.length ?? 8;
-  const encoder = encoderConfig(o.preset ?? pick({ ci: 'tiny', full: 'base' }), o.encoderOverrides);
+  const encoder = o.encoder;
   const model = createModel({ encoder, heads: tasks.map((t) => pretextHead(t, auClasses)) }, seed);
+  const b = o.budget;
   const trainOpts: TrainOptions = {
-    epochs: o.epochs ?? pick({ ci: 4, full: 60 }),
-    batchSize: o.batchSize ?? pick({ ci: 8, full: 16 }),
-    maxFrames: 16 * 1000,
-    lr: o.lr ?? 1e-3,
-    weightDecay: 0.01,
-    warmup: 0.1,
-    decay: 'cosine',
-    clipNorm: 1,
-    patience: o.patience ?? pick({ ci: 0, full: 8 }),
-    monitor: 'accuracy',
-    headWeights: Object.fromEntries(tasks.map((t) => [t, o.taskWeights?.[t] ?? 1])),
+    epochs: b.epochs, batchSize: b.batchSize, maxFrames: b.maxFrames, lr: b.lr, weightDecay: b.weightDecay, warmup: b.warmup,
+    decay: 'cosine', clipNorm: 1, patience: b.patience, monitor: b.monitor,
+    headWeights: Object.fromEntries(tasks.map((t) => [t, o.taskWeights[t]])),
     seed,
     checkpointDir: join(runDir, 'checkpoints'),
-    checkpointEverySteps: o.checkpointEverySteps ?? pick({ ci: undefined, full: 100 }),
-    resume: o.resume ?? true,
-    quiet: o.quiet,
-    label: `pretrain ${o.task}`,
-    onEpoch: o.onEpoch,
+    checkpointEverySteps: b.checkpointEverySteps ?? undefined,
+    resume,
+    quiet: rt.quiet,
+    label: `pretrain ${o.task}${o.fold ? ` ${o.fold}` : ''}`,
+    onEpoch: rt.onEpoch,
   };
   const training = await train(model, { train: sets.train, dev: sets.dev.length ? sets.dev : undefined }, trainOpts);
   const test = sets.test.length ? evaluate(model, sets.test, { batchSize: trainOpts.batchSize }).heads : {};
+  // The majority-class rate a pretext accuracy must beat comes from the TRAINING targets (the test
+  // set's own majority would be an oracle that knows the test labels).
+  const trainMajority = sets.train.length ? evaluate(model, sets.train, { batchSize: trainOpts.batchSize }).heads : {};
+  const testWithTrainMajority = Object.fromEntries(Object.entries(test).map(([h, m]) => {
+    const tc = trainMajority[h]?.classCounts ?? [];
+    const major = tc.reduce((best, v, i) => (v > (tc[best] ?? -1) ? i : best), 0);
+    const rate = m.n ? (m.classCounts[major] ?? 0) / m.n : NaN;
+    return [h, { ...m, testMajorityRate: m.majorityRate, majorityRate: rate, majorityClassFromTrain: major }];
+  })) as Record<string, HeadMetrics & { testMajorityRate: number; majorityClassFromTrain: number }>;
   const modelFile = join(runDir, 'model.safetensors');
   saveCheckpoint(modelFile, model, { step: training.steps, extra: { task: o.task, corpus: manifest.corpus } });
 
@@ -480,32 +481,39 @@ export async function pretrain(o: PretrainOptions): Promise<PretrainResult> {
     command: 'pretrain',
     task: o.task,
     tasks,
-    configFingerprint: pretrainConfigFingerprint(o),
+    configFingerprint: fingerprint,
+    // The complete settings this run was made with (what the fingerprint hashes, plus out and the feature cache).
+    settings: o,
     // Speakers kept out of every step of this run (their audio was never read), and the SER fold it serves.
     excludeSpeakers: [...excluded].sort(),
-    fold: o.fold ?? null,
+    fold: o.fold,
     dataset: {
-      corpus: manifest.corpus, root: manifest.root, data, clipsInCorpus: manifest.clips.length, clipsUsed: items.length,
+      corpus: manifest.corpus, root: manifest.root, data: o.data, clipsInCorpus: manifest.clips.length, clipsUsed: items.length,
       // every speaker whose audio this run read (train, dev and test of its own split)
       excludedClips, speakers: [...speakersOf(clips)].sort(),
       quarantine: [...manifest.quarantine, ...quarantine], examples: { train: sets.train.length, dev: sets.dev.length, test: sets.test.length },
       labelsDir: diskLabels.length ? labelsDir : undefined,
     },
-    split: { name: split.name, speakers: { train: speakersOf(clips.filter((c) => split.train.includes(c.id))), dev: speakersOf(clips.filter((c) => split.dev.includes(c.id))), test: speakersOf(clips.filter((c) => split.test.includes(c.id))) }, train: split.train, dev: split.dev, test: split.test },
+    split: {
+      name: split.name, alwaysTrain,
+      rule: 'speakers shuffled with the seed; the first 20% test, the next 20% dev, the rest train; speakers holding > 25% of the clips always train',
+      speakers: { train: speakersOf(clips.filter((c) => split.train.includes(c.id))), dev: speakersOf(clips.filter((c) => split.dev.includes(c.id))), test: speakersOf(clips.filter((c) => split.test.includes(c.id))) },
+      train: split.train, dev: split.dev, test: split.test,
+    },
+    normalization: { mode: o.normalization, stats: norm.stats },
     targets: labels.map((l) => ({ task: l.task, classes: l.summary.classes, balance: l.summary.balance, params: l.summary.params })),
     seed,
     config: { model: model.config, train: { ...trainOpts, onEpoch: undefined, checkpointDir: 'checkpoints' } },
     backend: describeBackend(backend),
     run: runInfo(),
-    metrics: { perEpoch: training.history, best: training.best, test, stoppedEarly: training.stoppedEarly, steps: training.steps, resumedFromStep: training.resumedFromStep },
+    metrics: { perEpoch: training.history, best: training.best, test: testWithTrainMajority, stoppedEarly: training.stoppedEarly, steps: training.steps, resumedFromStep: training.resumedFromStep },
     wallS: (Date.now() - t0) / 1000,
     stepS: training.stepS,
     files: { model: 'model.safetensors', last: 'checkpoints/last.safetensors', best: 'checkpoints/best.safetensors' },
     // SHA-256 and size of each output, re-checked by `emolab verify <runDir>`.
     outputs: hashOutputs(runDir, ['model.safetensors', 'checkpoints/last.safetensors', 'checkpoints/best.safetensors']),
-    dataRoot: dataRoot(),
   });
-  return { runDir, task: o.task, model, split, examples: sets, labels, training, test, manifestFile, modelFile };
+  return { runDir, task: o.task, model, split, examples: sets, labels, training, test: testWithTrainMajority, manifestFile, modelFile };
 }
 
 /** Free the model of a pretrain result. */

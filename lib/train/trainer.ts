@@ -41,8 +41,11 @@ export interface TrainOptions {
   clipNorm?: number;
   /** Stop after this many epochs without dev improvement (0 = never). Default 0. */
   patience?: number;
-  /** Dev metric: mean accuracy over heads (default) or mean loss. */
-  monitor?: 'accuracy' | 'loss';
+  /**
+   * Dev metric for early stopping and the best epoch, averaged over heads: accuracy (default),
+   * `ua` (unweighted accuracy, mean per-class recall), `f1` (macro F1), or `loss` (lower is better).
+   */
+  monitor?: DevMonitor;
   /** Loss weight per head (default 1 each). */
   headWeights?: Record<string, number>;
   seed: number;
@@ -62,6 +65,8 @@ export interface TrainOptions {
   quiet?: boolean;
   label?: string;
 }
+
+export type DevMonitor = 'accuracy' | 'ua' | 'f1' | 'loss';
 
 export interface EpochRecord {
   epoch: number;
@@ -112,6 +117,8 @@ export interface EvalResult {
   heads: Record<string, HeadMetrics>;
   /** Mean over heads of accuracy (or loss), the early-stopping metric. */
   meanAccuracy: number;
+  meanUa: number;
+  meanF1: number;
   meanLoss: number;
 }
 
@@ -145,6 +152,8 @@ export function evaluate(model: SpeechModel, examples: Example[], opts: { batchS
   return {
     heads,
     meanAccuracy: scored.length ? scored.reduce((s, m) => s + m.accuracy, 0) / scored.length : NaN,
+    meanUa: scored.length ? scored.reduce((s, m) => s + m.ua, 0) / scored.length : NaN,
+    meanF1: scored.length ? scored.reduce((s, m) => s + m.f1, 0) / scored.length : NaN,
     meanLoss: scored.length ? scored.reduce((s, m) => s + m.loss, 0) / scored.length : NaN,
   };
 }
@@ -286,7 +295,8 @@ export async function train(model: SpeechModel, data: { train: Example[]; dev?: 
     if (data.dev && data.dev.length) {
       const ev = evaluate(model, data.dev, { batchSize: o.batchSize, maxFrames: o.maxFrames });
       record.dev = ev.heads;
-      record.devMetric = (o.monitor ?? 'accuracy') === 'accuracy' ? ev.meanAccuracy : -ev.meanLoss;
+      const monitor = o.monitor ?? 'accuracy';
+      record.devMetric = monitor === 'accuracy' ? ev.meanAccuracy : monitor === 'ua' ? ev.meanUa : monitor === 'f1' ? ev.meanF1 : -ev.meanLoss;
       if (st.best === null || record.devMetric > st.best.metric) {
         st.best = { epoch: record.epoch, metric: record.devMetric };
         st.badEpochs = 0;

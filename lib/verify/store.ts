@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { EmolabError, errorMessage } from '../errors';
 import type { FeatureStoreIndex } from '../store/featureStore';
 import { readSafetensorsHeader } from '../store/safetensors';
+import { tensorName } from '../store/featureStore';
 
 export interface ShardCheck {
   set: string;
@@ -49,7 +50,7 @@ function checkShard(setDir: string, index: FeatureStoreIndex, shard: number): st
   for (const [clip, where] of Object.entries(index.clips)) {
     if (where.shard !== shard) continue;
     for (const [feature, spec] of Object.entries(index.features)) {
-      const t = header.entries[`${clip}/${feature}`];
+      const t = header.entries[tensorName(clip, feature)];
       if (!t) problems.push(`no tensor ${clip}/${feature}`);
       else if (t.shape[0] !== where.frames || t.shape[1] !== spec.dims) problems.push(`${clip}/${feature} is [${t.shape}], index says [${where.frames},${spec.dims}]`);
     }
