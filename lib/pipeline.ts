@@ -25,7 +25,7 @@ import { errorMessage } from './errors';
 import {
   audioStoreDir, avAudioStoreDir, avCorpusName, checkMemory, faceLabelsDir, faceStoreDir, goncalves2022Settings, serExperimentSettings, type Goncalves2022Settings,
 } from './experiments/goncalves2022';
-import { runSerExperiment, type ModelFailure, type SerExperimentResult } from './finetune/experiment';
+import { runSerExperiment, tableFailures, type ModelFailure, type SerExperimentResult } from './finetune/experiment';
 import { dataRoot, modelsRoot, runsRoot } from './paths';
 import { ensureFaceLabelSets, selectClips } from './pseudo/faceLabels';
 import { balanceShares, readLabelSet } from './pseudo/labelsets';
@@ -152,8 +152,7 @@ export async function runMainJob(s: Goncalves2022Settings = goncalves2022Setting
 
     t = Date.now();
     step(4, 'results');
-    const failures = ser.failures.filter((f) => f.mode !== 'pretrain' && f.seed !== null && f.fold !== null).map((f) => ({ ...f, seed: f.seed!, fold: f.fold!, experiment: ser.experiment }));
-    const reports = buildSerReports({ experiment: ser.experiment, root }, failures);
+    const reports = buildSerReports({ experiment: ser.experiment, root }, tableFailures(ser.experiment, ser.failures));
     for (const rep of reports) console.log(`\n${reportSummary(rep)}`);
     lap('report', t);
     timing.total = (Date.now() - t0) / 1000;

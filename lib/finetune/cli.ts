@@ -13,7 +13,7 @@ import type { FeatureNormalization } from '../train/batches';
 import { closeFigureExporter } from '../report/export';
 import { buildSerReports } from '../report/ser';
 import { reportSummary } from '../report/cli';
-import { runSerExperiment } from './experiment';
+import { runSerExperiment, tableFailures } from './experiment';
 import type { FinetuneMode } from './results';
 
 export const FINETUNE_USAGE = [
@@ -77,8 +77,7 @@ export async function run(argv: string[]): Promise<number> {
     });
     console.log(`\n${res.trained} models trained, ${res.reused} kept from earlier runs, ${res.failures.length} failed, ${res.seconds.toFixed(0)} s`);
     if (!a.flags['no-report']) {
-      const failures = res.failures.filter((f) => f.mode !== 'pretrain' && f.seed !== null && f.fold !== null).map((f) => ({ ...f, seed: f.seed!, fold: f.fold!, experiment: res.experiment }));
-      for (const rep of buildSerReports({ experiment: res.experiment, root }, failures)) console.log(`\n${reportSummary(rep)}\n`);
+      for (const rep of buildSerReports({ experiment: res.experiment, root }, tableFailures(res.experiment, res.failures))) console.log(`\n${reportSummary(rep)}\n`);
     }
     if (res.failures.length) {
       console.error(`\n${res.failures.length} model(s) failed:`);

@@ -127,6 +127,11 @@ export type ArmPretraining =
   | { perFold: false; settings: PretrainSettings }
   | { perFold: true; settingsFor: (fold: FoldSpeakers) => PretrainSettings };
 
+/** The pretraining settings of an arm's encoder for one fold (the same for every fold unless per fold). */
+export function armPretrainSettings(p: ArmPretraining, fold: FoldSpeakers): PretrainSettings {
+  return 'settingsFor' in p ? p.settingsFor(fold) : p.settings;
+}
+
 /** Everything an SER experiment needs — complete, from lib/experiments (plus overrides). */
 export interface SerExperimentSettings {
   /** Results go to runs/ser/<experiment>/. */
@@ -255,7 +260,7 @@ export async function runSerExperiment(s: SerExperimentSettings, rt: SerRuntime)
     const p = s.pretraining[arm];
     if (!p) continue;
     for (const fs of foldSp) {
-      const settings = p.perFold ? p.settingsFor(fs) : p.settings;
+      const settings = armPretrainSettings(p, fs);
       const jobId = `pretrain ${basename(settings.out)}`;
       const done = finishedPretrainRun(settings.out, settings);
       if (!done && !pretrainJobs.some((j) => j.id === jobId)) {
@@ -344,7 +349,7 @@ export async function runSerExperiment(s: SerExperimentSettings, rt: SerRuntime)
     onOutcome: (job, out: PoolOutcome) => {
       if (job.request.kind === 'pretrain') {
         const st = job.request.settings;
-        const arm = s.arms.find((a) => { const p = s.pretraining[a]; return p && (p.perFold ? foldSp.some((fs) => p.settingsFor(fs).out === st.out) : p.settings.out === st.out); }) ?? st.task;
+        const arm = s.arms.find((a) => { const p = s.pretraining[a]; return p !== undefined && foldSp.some((fs) => armPretrainSettings(p, fs).out === st.out); }) ?? st.task;
         if (out.ok && out.reply?.kind === 'pretrain') {
           rt.onPretrain?.({ arm, fold: st.fold, runDir: out.reply.runDir, reused: false, test: out.reply.test, seconds: out.seconds });
           for (const fs of foldSp) if (pretrainFor.get(`${arm}|${fs.name}`)?.jobId === job.id) {
@@ -410,4 +415,9 @@ export function readFailures(experiment: string, root: string): ModelFailure[] {
   } catch (e) {
     throw new EmolabError('report', `cannot read ${FAILURES_FILE}: ${errorMessage(e)}`, { file });
   }
+}
+
+/** The failed SER models of a run, in the shape the result tables take (pretraining failures are listed through the models they stopped). */
+export function tableFailures(experiment: string, failures: ModelFailure[]): { arm: string; mode: string; seed: number; fold: string; message: string; experiment: string }[] {
+  return failures.filter((f) => f.mode !== 'pretrain' && f.seed !== null && f.fold !== null).map((f) => ({ arm: f.arm, mode: f.mode, seed: f.seed!, fold: f.fold!, message: f.message, experiment }));
 }

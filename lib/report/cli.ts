@@ -5,8 +5,17 @@
 import { flagString, parseArgs } from '../cli/args';
 import { closeFigureExporter } from './export';
 import { requireSerReports, type SerReport } from './ser';
+import { exportReference, referenceRoot } from './reference';
+import { readFailures, tableFailures } from '../finetune/experiment';
+import { runsRoot } from '../paths';
 
-export const REPORT_USAGE = 'emolab report [--experiment NAME] [--no-figures]';
+export const REPORT_USAGE = [
+  'emolab report [--experiment NAME] [--reference] [--no-figures]',
+  '  rebuild the tables (results/) and figures (figures/) from the per-model records under $EMOLAB_RUNS/ser,',
+  '  or, with --reference, from the committed reference run in results/reference/ (no training).',
+  'emolab report --export-reference NAME',
+  '  copy experiment NAME\'s records (no checkpoints, machine paths replaced) into results/reference/.',
+].join('\n');
 
 /** Console text of one report: the markdown table and where everything was written. */
 export function reportSummary(rep: SerReport): string {
@@ -24,9 +33,19 @@ export function reportSummary(rep: SerReport): string {
 }
 
 export async function run(argv: string[]): Promise<number> {
-  const args = parseArgs('report', argv, { values: ['experiment'], booleans: ['no-figures'] });
+  const args = parseArgs('report', argv, { values: ['experiment', 'export-reference'], booleans: ['no-figures', 'reference'] });
+  if (args.flags.help) { console.log(REPORT_USAGE); return 0; }
+  const exp = flagString(args, 'export-reference');
+  if (exp) {
+    const files = exportReference(exp);
+    console.log(`${files.length} files written to ${referenceRoot()}`);
+    return 0;
+  }
+  const root = args.flags.reference ? referenceRoot() : runsRoot();
+  const experiment = flagString(args, 'experiment');
   try {
-    const reports = requireSerReports({ experiment: flagString(args, 'experiment'), figures: !args.flags['no-figures'] });
+    const failures = experiment ? tableFailures(experiment, readFailures(experiment, root)) : [];
+    const reports = requireSerReports({ experiment, root, figures: !args.flags['no-figures'] }, failures);
     for (const rep of reports) console.log(`\n${reportSummary(rep)}\n`);
   } finally {
     await closeFigureExporter();

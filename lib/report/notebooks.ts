@@ -4,11 +4,11 @@
  * failing cell's own message (tslab puts it in the cell's stderr; nbconvert alone shows "<Error>:").
  */
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { EmolabError } from '../errors';
-import { repoRoot } from '../paths';
+import { dataRoot, modelsRoot, repoRoot, runsRoot } from '../paths';
 
 export const notebooksDir = (): string => join(repoRoot, 'notebooks');
 
@@ -72,6 +72,41 @@ export function cellMessages(nbJson: string, source: string): { cell: number; me
   return undefined;
 }
 
+/** Machine paths in outputs and what replaces them: the repository, runs, data and models folders. */
+export function outputReplacements(): [string, string][] {
+  const pairs: [string, string][] = [[runsRoot(), '$EMOLAB_RUNS'], [modelsRoot(), '$EMOLAB_MODELS'], [dataRoot(), '$EMOLAB_DATA'], [repoRoot, '.']];
+  // Longest first, so a folder inside the repository is named by its variable.
+  return pairs.filter(([p]) => p.length > 1).sort((a, b) => b[0].length - a[0].length);
+}
+
+const PROGRESS_LINE = /^.*\[[#.]{20}\] \d+\/\d+ \(\d+%\).*$/;
+
+/**
+ * Committed outputs without machine paths or progress noise. Pure: every occurrence of a
+ * replacement's path becomes its placeholder; of a stream's progress lines (lib/report/progress)
+ * only the last of each run of lines is kept.
+ */
+export function cleanOutputs(nbJson: string, replacements: [string, string][]): string {
+  const nb = JSON.parse(nbJson) as { cells: (NbCell & { outputs?: (NbOutput & { data?: Record<string, unknown> })[] })[] };
+  const scrub = (t: string): string => replacements.reduce((acc, [from, to]) => acc.split(from).join(to), t);
+  for (const cell of nb.cells) {
+    for (const o of cell.outputs ?? []) {
+      if (o.output_type === 'stream') {
+        const lines = joinText(o.text).split('\n');
+        const kept = lines.filter((l, i) => !(PROGRESS_LINE.test(l) && i + 1 < lines.length && PROGRESS_LINE.test(lines[i + 1])));
+        o.text = scrub(kept.join('\n'));
+      }
+      if (o.data) {
+        for (const [mime, v] of Object.entries(o.data)) {
+          if (mime.startsWith('image/')) continue;
+          o.data[mime] = Array.isArray(v) ? v.map((x) => (typeof x === 'string' ? scrub(x) : x)) : typeof v === 'string' ? scrub(v) : v;
+        }
+      }
+    }
+  }
+  return JSON.stringify(nb, null, 1) + '\n';
+}
+
 function nbconvert(nb: string, out: string, timeoutS: number, allowErrors: boolean) {
   return spawnSync('jupyter', [
     'nbconvert', '--to', 'notebook', '--execute', ...(allowErrors ? ['--allow-errors'] : []),
@@ -87,9 +122,10 @@ function nbconvert(nb: string, out: string, timeoutS: number, allowErrors: boole
  * more with --allow-errors to collect what the failing cell wrote to stderr. `timeoutS` bounds
  * each cell.
  */
-export function runNotebooks(paths: string[], opts: { timeoutS?: number; log?: (s: string) => void } = {}): NotebookRun[] {
+export function runNotebooks(paths: string[], opts: { timeoutS?: number; log?: (s: string) => void; outDir?: string } = {}): NotebookRun[] {
   const log = opts.log ?? ((s: string) => process.stderr.write(s + '\n'));
   const timeoutS = opts.timeoutS ?? 1800;
+  if (opts.outDir) mkdirSync(opts.outDir, { recursive: true });
   const runs: NotebookRun[] = [];
   for (const nb of paths) {
     const name = basename(nb);
@@ -104,9 +140,10 @@ export function runNotebooks(paths: string[], opts: { timeoutS?: number; log?: (
       });
     }
     if (r.status === 0) {
-      copyFileSync(tmp, nb);
+      const dest = opts.outDir ? join(opts.outDir, name) : nb;
+      writeFileSync(dest, cleanOutputs(readFileSync(tmp, 'utf8'), outputReplacements()));
       rmSync(tmp, { force: true });
-      log(`notebook ${name} ok (${seconds.toFixed(1)} s)`);
+      log(`notebook ${name} ok (${seconds.toFixed(1)} s)${opts.outDir ? ` -> ${dest}` : ''}`);
       runs.push({ notebook: name, ok: true, seconds });
       continue;
     }

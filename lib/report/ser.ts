@@ -272,6 +272,34 @@ export function failuresMarkdown(failures: SerFailure[]): string {
   ].join('\n');
 }
 
+/**
+ * What the data can detect, in plain words: the smallest F1 and UA differences a pretrained arm
+ * needs against the baseline for p < 0.05 (speaker-level randomization test), the seed-to-seed
+ * movement of the baseline alone, and whether a paper-sized gain (+4.9% relative F1) would clear
+ * the threshold. Built from the report's rows; '' when there is no pretrained arm.
+ */
+export function detectabilityMarkdown(rep: Pick<SerReport, 'rows' | 'noiseFloor'>, baseline = 'baseline'): string {
+  const base = rep.rows.find((r) => r.arm === baseline);
+  const arms = rep.rows.filter((r) => !r.reference && r.arm !== baseline && r.detectable);
+  if (!base || arms.length === 0) return '';
+  const range = (m: MetricName): [number, number] => {
+    const v = arms.map((r) => 100 * r.detectable![m]).filter(Number.isFinite);
+    return [Math.min(...v), Math.max(...v)];
+  };
+  const [f1Lo, f1Hi] = range('f1');
+  const [uaLo, uaHi] = range('ua');
+  const paperPts = (PAPER_CLAIMS.relativeGainPct.f1! / 100) * 100 * base.pooled.f1;
+  const seedMoves = rep.noiseFloor.map((n) => Math.abs(100 * n.tests.f1.delta)).filter(Number.isFinite);
+  const verdict = paperPts < f1Lo
+    ? `below the smallest detectable difference: **a gain of the size the paper reports cannot be shown on this data**; only a difference of about ${f1Lo.toFixed(1)} points or more could be`
+    : `within what this data can detect`;
+  return [
+    `**What this data can detect.** With ${base.speakers} test speakers (the exchangeable units of the test), a pretrained arm's pooled, seed-ensembled F1 has to differ from the baseline's by ${f1Lo.toFixed(1)}–${f1Hi.toFixed(1)} points (UA: ${uaLo.toFixed(1)}–${uaHi.toFixed(1)} points), depending on the arm, to reach p < 0.05.`,
+    seedMoves.length ? `Between two single seeds of the baseline alone, pooled F1 moved by ${seedMoves.map((x) => x.toFixed(1)).join(', ')} points.` : '',
+    `A paper-sized gain, +${PAPER_CLAIMS.relativeGainPct.f1}% relative of our baseline F1 (${pct(base.pooled.f1)}), is ${paperPts.toFixed(1)} points: ${verdict}.`,
+  ].filter(Boolean).join(' ');
+}
+
 /** Paper's "up to" relative gains next to our best pretraining arm's (references excluded), per metric. */
 export function claimsMarkdown(rows: SerTableRow[]): string {
   const lines = (['precision', 'recall', 'f1'] as MetricName[]).map((m) => {
@@ -328,6 +356,7 @@ function reportMarkdown(rep: Omit<SerReport, 'markdown' | 'files' | 'figures' | 
     '',
     claimsMarkdown(rep.rows),
     '',
+    ...(detectabilityMarkdown(rep) ? [detectabilityMarkdown(rep), ''] : []),
   ].join('\n');
 }
 

@@ -1,0 +1,65 @@
+/**
+ * The committed reference run: the small result records of one experiment, copied from the runs
+ * folder into the tracked `results/reference/` (no checkpoints, no features), with machine paths
+ * replaced by `$EMOLAB_RUNS` / `$EMOLAB_DATA` / `$EMOLAB_MODELS`, so that `npx emolab report
+ * --reference` (and notebook 10) rebuild every table and figure of that run without training.
+ *
+ *   results/reference/ser/<experiment>/**.json     per-model records, pretraining.json, failures.json, run.json
+ *   results/reference/<run>/run.json               the pretraining runs the arms started from
+ */
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join, relative } from 'node:path';
+import { EmolabError } from '../errors';
+import { dataRoot, modelsRoot, repoRoot, resultsDir, runsRoot } from '../paths';
+
+export const referenceRoot = (): string => join(resultsDir(), 'reference');
+
+function scrubber(root: string): (text: string) => string {
+  const pairs: [string, string][] = [[root, '$EMOLAB_RUNS'], [modelsRoot(), '$EMOLAB_MODELS'], [dataRoot(), '$EMOLAB_DATA'], [repoRoot, '.']];
+  pairs.sort((a, b) => b[0].length - a[0].length);
+  return (text) => pairs.reduce((acc, [from, to]) => acc.split(from).join(to), text);
+}
+
+function jsonFiles(dir: string, out: string[] = []): string[] {
+  for (const name of readdirSync(dir).sort()) {
+    const p = join(dir, name);
+    if (statSync(p).isDirectory()) jsonFiles(p, out);
+    else if (name.endsWith('.json') && !name.includes('.tmp')) out.push(p);
+  }
+  return out;
+}
+
+/**
+ * Copy experiment `experiment`'s records (and the run.json of every pretraining run its models
+ * started from) from `root` into `dest`, replacing what an earlier export of it left there.
+ * Returns the files written.
+ */
+export function exportReference(experiment: string, root: string = runsRoot(), dest: string = referenceRoot()): string[] {
+  const src = join(root, 'ser', experiment);
+  if (!existsSync(src)) throw new EmolabError('report', `no SER records of experiment "${experiment}" to export`, { file: src, hint: 'run npm start (or npx emolab finetune) first' });
+  const scrub = scrubber(root);
+  const out = join(dest, 'ser', experiment);
+  rmSync(out, { recursive: true, force: true });
+  const written: string[] = [];
+  const runs = new Set<string>();
+  for (const file of jsonFiles(src)) {
+    const text = readFileSync(file, 'utf8');
+    const target = join(out, relative(src, file));
+    mkdirSync(dirname(target), { recursive: true });
+    writeFileSync(target, scrub(text));
+    written.push(target);
+    try {
+      const init = (JSON.parse(text) as { init?: { kind?: string; run?: string } }).init;
+      if (init?.kind === 'pretrained' && init.run) runs.add(init.run);
+    } catch { /* not a record */ }
+  }
+  for (const run of [...runs].sort()) {
+    const file = join(root, run, 'run.json');
+    if (!existsSync(file)) continue;
+    const target = join(dest, run, 'run.json');
+    mkdirSync(dirname(target), { recursive: true });
+    writeFileSync(target, scrub(readFileSync(file, 'utf8')));
+    written.push(target);
+  }
+  return written;
+}
