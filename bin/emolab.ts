@@ -25,10 +25,10 @@ export const COMMANDS: Command[] = [
   { name: 'pseudo', summary: 'pretext label sets: energy / facial-activation high-low segments, AU-combination emotions, frame k-means clusters; RAVDESS check of the AU rule', usage: 'emolab pseudo energy|activation|au|clusters|ravdess [--corpus NAME] [--features <store dir>] [--out <dir>]   (emolab pseudo for details)', run: lazy(() => import('../lib/pseudo/cli')) },
   { name: 'pretrain', summary: 'pretrain the speech encoder on a pretext task (energy, facial activation, AU emotions, or all); writes runs/<name>/run.json', usage: 'emolab pretrain --task energy|activation|au|all [--data <corpus>] [--out runs/<name>] [--preset tiny|base] [--seed N]   (or --bench)', run: lazy(() => import('../lib/train/cli')) },
   { name: 'models', summary: 'list, download (sha256-verified) and verify model files in EMOLAB_MODELS', usage: 'emolab models list | fetch [face-landmarker|hubert-base-ls960 ...] [--force] | verify [name ...]', run: lazy(() => import('../lib/face/modelsCli')) },
-  { name: 'notebooks', summary: 'execute the notebooks in order, headless (nbconvert + tslab)', usage: 'emolab notebooks [NN ...]   e.g. emolab notebooks 00 02', run: lazy(() => import('../lib/cli/notebooks')) },
+  { name: 'notebooks', summary: 'execute the notebooks in order, headless (nbconvert + tslab)', usage: 'emolab notebooks [NN ...] [--scratch DIR | --in-place]   e.g. emolab notebooks 00 02 (ci: executed copies go to a scratch folder)', run: lazy(() => import('../lib/cli/notebooks')) },
   { name: 'hubert', summary: 'run HuBERT (transformers config.json + safetensors) on one audio file; write hidden states', usage: 'emolab hubert <model-dir> <in.f32|wav> --out <file.safetensors> [--weights model.safetensors] [--normalize]  |  emolab hubert fetch [--force]   (hubert-base-ls960 into $EMOLAB_MODELS)', run: lazy(() => import('../lib/models/hubertCli')) },
-  { name: 'report', summary: 'rebuild SER result tables (results/) and figures (figures/) from runs/ser without retraining', usage: 'emolab report [--experiment NAME] [--no-figures]', run: lazy(() => import('../lib/report/cli')) },
-  { name: 'finetune', summary: 'fine-tune SER (baseline vs each pretrained encoder; EmoDB folds or CREMA-D partitions) and write result tables', usage: 'emolab finetune [--protocol emodb|crema-d] [--partitions 1,2,3,4,5] [--arms baseline,energy,activation,au,all] [--modes full,frozen] [--seeds 1,2,3] [--folds N] [--epochs N] [--lr X] [--batch N] [--preset tiny|small|base] [--class-balanced] [--features <store dir>] [--experiment NAME] [--max-train N] [--force] [--quiet] [--no-report]', run: lazy(() => import('../lib/finetune/cli')) },
+  { name: 'report', summary: 'rebuild SER result tables (results/) and figures (figures/) from runs/ser, or from the committed reference run (--reference), without retraining', usage: 'emolab report [--experiment NAME] [--reference] [--no-figures] | --export-reference NAME', run: lazy(() => import('../lib/report/cli')) },
+  { name: 'finetune', summary: 'fine-tune SER (baseline vs each pretrained encoder; EmoDB folds or CREMA-D partitions) and write result tables', usage: 'emolab finetune [--arms functionals,baseline,energy,activation,au,all] [--modes full,frozen] [--seeds 1,2,3] [--folds N] [--epochs N] [--lr X] [--batch N] [--patience N] [--monitor ua|f1|accuracy] [--preset tiny|small|base] [--normalization training-set|utterance] [--class-balanced] [--workers N] [--experiment NAME] [--max-train N] [--force] [--quiet] [--no-report]   (settings: lib/experiments/goncalves2022.ts)', run: lazy(() => import('../lib/finetune/cli')) },
   { name: 'verify', summary: "re-hash a run's outputs against the SHA-256 recorded in its run.json, or check a feature store's shards against its index (exit 1 on any mismatch)", usage: 'emolab verify runs/<name> | runs/features/<corpus> [...] [--json]', run: lazy(() => import('../lib/verify/cli')) },
 ];
 
@@ -47,7 +47,7 @@ export function helpText(): string {
     '  EMOLAB_MODELS   model files (default $EMOLAB_DATA/models)',
     '  EMOLAB_RUNS     run outputs (default ./runs)',
     '  EMOLAB_BACKEND  auto|tensorflow|webgpu|wasm|cpu (default auto)',
-    '  EMOLAB_PROFILE  ci|full (default full): ci runs everything small, in minutes',
+    '  EMOLAB_PROFILE  ci|cpu|paper (default cpu): ci = smoke test in minutes, cpu = the real experiment on a 2-core machine, paper = the papers' sizes (GPU); settings in lib/experiments/',
   ].join('\n');
 }
 
@@ -74,7 +74,9 @@ main(process.argv.slice(2)).then(
   (code) => { process.exitCode = code; },
   (e: unknown) => {
     if (e instanceof EmolabError) console.error(e.message);
-    else console.error(e);
+    // Not a user error: the message, and the stack only on request (EMOLAB_DEBUG=1).
+    else if (process.env.EMOLAB_DEBUG) console.error(e);
+    else console.error(`emolab: internal error: ${e instanceof Error ? e.message : String(e)}\n(EMOLAB_DEBUG=1 prints the stack; please report it)`);
     process.exitCode = 1;
   },
 );

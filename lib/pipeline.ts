@@ -95,7 +95,7 @@ async function avTargets(s: Goncalves2022Settings): Promise<boolean> {
     ...s.pretext.faceTrack, activation: s.pretext.activationTargets, au: s.pretext.auTargets,
     storeDir: faceStoreDir(s), labelsDir: faceLabelsDir(s), workers: s.compute.workers, quiet: false,
   });
-  console.log(`face tracks at ${s.pretext.faceTrack.fps} fps: ${r.tracked ? `${r.tracked} clips tracked in ${formatDuration(r.trackSeconds)}` : 'reused from the cache'} -> ${faceStoreDir(s)} (${((Date.now() - t0) / 1000).toFixed(0)} s)`);
+  console.log(`face tracks at ${s.pretext.faceTrack.fps} fps: ${r.tracked ? `${r.tracked} clips tracked now, the others from the cache, in ${formatDuration(r.trackSeconds)}` : "all from the cache"} -> ${faceStoreDir(s)} (${((Date.now() - t0) / 1000).toFixed(0)} s)`);
   for (const task of ['activation', 'au'] as const) {
     const set = readLabelSet(faceLabelsDir(s), task);
     console.log(`${task}: ${set.summary.clips} clips: ${balanceLine(set.summary.balance)}${r.built.includes(task) ? '' : ' (reused)'}`);

@@ -1,10 +1,11 @@
 /**
  * Every setting of the Li et al. (ICASSP 2024) reproduction (HFLEA: frame-level emotional state
- * alignment), one typed object per profile; notebook 09 and `emolab hubert hflea` override it
+ * alignment), one typed object per profile; notebook 09 overrides it in its parameters cell
  * through `li2024Settings(profile, over)`, and what ran is written beside the result table.
  *
  *   ci    tiny HuBERT from scratch, a few clips per class, one fold, 3 epochs per stage (smoke test).
- *   cpu   tiny HuBERT from scratch on every EmoDB clip of the four classes, 5 folds (the default).
+ *   cpu   tiny HuBERT from scratch on every EmoDB clip of the four classes, 5 folds, 6 epochs per step
+ *         (the default).
  *         HuBERT-base does not train on the 4 GiB wasm heap (bench/NOTES.md), so the CPU profile
  *         shows the method, not the paper's numbers.
  *   paper facebook/hubert-base-ls960 with HFLEA's settings, 5 folds — for a GPU. Without the
@@ -43,7 +44,7 @@ export function li2024Profile(profile: ProfileName): Li2024Settings {
     };
   }
   if (profile === 'cpu') {
-    return { paper: 'li2024', profile, model: 'tiny', checkpointDir: null, config: withEpochs(hfleaTinyDefaults(), 10), perClass: { train: null, dev: null, test: null }, folds: 5 };
+    return { paper: 'li2024', profile, model: 'tiny', checkpointDir: null, config: withEpochs(hfleaTinyDefaults(), 6), perClass: { train: null, dev: null, test: null }, folds: 5 };
   }
   return { paper: 'li2024', profile, model: 'base', checkpointDir: hubertBaseDir(), config: hfleaBaseDefaults(), perClass: { train: null, dev: null, test: null }, folds: 5 };
 }

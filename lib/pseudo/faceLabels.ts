@@ -95,7 +95,7 @@ export async function ensureFaceLabelSets(manifest: Manifest, clips: Clip[], o: 
     set.summary.params = { ...set.summary.params, fps: o.fps, builtWith: labelParams(o, task, clips) };
     writeLabelSet(o.labelsDir, set.summary, set.tensors);
   }
-  return { built: [...todo], tracked: fx.computedShards > 0 ? clips.length : 0, trackSeconds, quarantine };
+  return { built: [...todo], tracked: fx.clipsComputed, trackSeconds, quarantine };
 }
 
 /** Clips picked by a selection rule: at least `minDurationS`, at most `maxClips` (shortest first when asked), stable order. */
