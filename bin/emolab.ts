@@ -47,7 +47,7 @@ export function helpText(): string {
     '  EMOLAB_MODELS   model files (default $EMOLAB_DATA/models)',
     '  EMOLAB_RUNS     run outputs (default ./runs)',
     '  EMOLAB_BACKEND  auto|tensorflow|webgpu|wasm|cpu (default auto)',
-    '  EMOLAB_PROFILE  ci|cpu|paper (default cpu): ci = smoke test in minutes, cpu = the real experiment on a 2-core machine, paper = the papers' sizes (GPU); settings in lib/experiments/',
+    '  EMOLAB_PROFILE  ci|cpu|paper (default cpu): ci = smoke test in minutes, cpu = the real experiment on a 2-core machine, paper = the sizes of the papers (GPU); settings in lib/experiments/',
   ].join('\n');
 }
 

@@ -6,6 +6,7 @@
  *
  *   results/reference/ser/<experiment>/**.json     per-model records, pretraining.json, failures.json, run.json
  *   results/reference/<run>/run.json               the pretraining runs the arms started from
+ *   results/reference/tables/                      the result tables of that run (ser_<experiment>_*, hflea_*)
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
@@ -40,6 +41,7 @@ export function exportReference(experiment: string, root: string = runsRoot(), d
   const scrub = scrubber(root);
   const out = join(dest, 'ser', experiment);
   rmSync(out, { recursive: true, force: true });
+  rmSync(join(dest, 'tables'), { recursive: true, force: true });
   const written: string[] = [];
   const runs = new Set<string>();
   for (const file of jsonFiles(src)) {
@@ -52,6 +54,14 @@ export function exportReference(experiment: string, root: string = runsRoot(), d
       const init = (JSON.parse(text) as { init?: { kind?: string; run?: string } }).init;
       if (init?.kind === 'pretrained' && init.run) runs.add(init.run);
     } catch { /* not a record */ }
+  }
+  // The tables that `emolab report` wrote for this experiment (and notebook 09's HFLEA table).
+  const tables = existsSync(resultsDir()) ? readdirSync(resultsDir()).filter((f) => (f.startsWith(`ser_${experiment}_`) || f.startsWith('hflea_')) && /\.(md|csv)$/.test(f)) : [];
+  for (const f of tables.sort()) {
+    const target = join(dest, 'tables', f);
+    mkdirSync(dirname(target), { recursive: true });
+    writeFileSync(target, scrub(readFileSync(join(resultsDir(), f), 'utf8')));
+    written.push(target);
   }
   for (const run of [...runs].sort()) {
     const file = join(root, run, 'run.json');
