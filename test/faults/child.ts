@@ -9,8 +9,9 @@ export {};
 const [mode, ...rest] = process.argv.slice(2);
 if (mode === 'pretrain') {
   const { pretrain } = await import('../../lib/train/pretext');
+  const { faultPretrainSettings } = await import('./pretrainSettings');
   const [data, out, seed] = rest;
-  const r = await pretrain({ task: 'energy', data, out, seed: Number(seed), preset: 'tiny', epochs: 3, batchSize: 4, maxFrames: 200, quiet: true });
+  const r = await pretrain(faultPretrainSettings(data, out, Number(seed)), { resume: true, quiet: true });
   process.stdout.write(`DONE steps=${r.training.steps} resumedFrom=${r.training.resumedFromStep}\n`);
 } else if (mode === 'pseudo') {
   const { run } = await import('../../lib/pseudo/cli');

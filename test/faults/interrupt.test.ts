@@ -16,6 +16,7 @@ import { readLabelSet } from '../../lib/pseudo/labelsets';
 import { verifyRun } from '../../lib/verify/hashes';
 import { run as verifyCli } from '../../lib/verify/cli';
 import { hostileTmp, removeTmp, runChild, treeHashes, writeSyntheticCorpus } from './shared';
+import { faultPretrainSettings } from './pretrainSettings';
 
 let dir = '';
 let corpus = '';
@@ -42,14 +43,14 @@ async function quiet<T>(f: () => Promise<T>): Promise<T> {
 const CHECKPOINTS = ['model.safetensors', 'checkpoints/last.safetensors', 'checkpoints/best.safetensors'];
 const outputsOf = (runDir: string): unknown => (JSON.parse(readFileSync(join(runDir, 'run.json'), 'utf8')) as { outputs: unknown }).outputs;
 const bytesOf = (f: string): Buffer => readFileSync(f);
-const pretrainOpts = { task: 'energy' as const, preset: 'tiny' as const, epochs: 3, batchSize: 4, maxFrames: 200, quiet: true };
+const RUNTIME = { resume: true, quiet: true };
 
 test('pretraining: same seed + backend -> identical metrics and checkpoint hashes; another seed differs; verify passes, then catches corruption', async () => {
-  const a = await pretrain({ ...pretrainOpts, data: corpus, out: join(dir, 'seed1-a'), seed: 1 });
+  const a = await pretrain(faultPretrainSettings(corpus, join(dir, 'seed1-a'), 1), RUNTIME);
   disposePretrain(a);
-  const b = await pretrain({ ...pretrainOpts, data: corpus, out: join(dir, 'seed1-b'), seed: 1 });
+  const b = await pretrain(faultPretrainSettings(corpus, join(dir, 'seed1-b'), 1), RUNTIME);
   disposePretrain(b);
-  const c = await pretrain({ ...pretrainOpts, data: corpus, out: join(dir, 'seed2'), seed: 2 });
+  const c = await pretrain(faultPretrainSettings(corpus, join(dir, 'seed2'), 2), RUNTIME);
   disposePretrain(c);
   for (const f of CHECKPOINTS) assert.ok(bytesOf(join(a.runDir, f)).equals(bytesOf(join(b.runDir, f))), `${f}: same seed, same bytes`);
   assert.deepEqual(outputsOf(a.runDir), outputsOf(b.runDir), 'the hashes recorded in run.json agree');
@@ -88,7 +89,7 @@ test('pretraining SIGKILLed inside a checkpoint write resumes from the last chec
   assert.ok(!existsSync(join(runDir, 'run.json')) && !existsSync(join(runDir, 'model.safetensors')), 'nothing final before the end');
   assert.ok(readdirSync(join(runDir, 'checkpoints')).some((f) => f.endsWith('.tmp')), 'the killed write left only a temp file');
   // the same call again (in this process, to save a start-up): it resumes from epoch 1's checkpoint
-  const resumed = await pretrain({ ...pretrainOpts, data: corpus, out: runDir, seed: 1 });
+  const resumed = await pretrain(faultPretrainSettings(corpus, runDir, 1), RUNTIME);
   disposePretrain(resumed);
   assert.ok(resumed.training.resumedFromStep > 0 && resumed.training.resumedFromStep < resumed.training.steps, `resumed midway: from step ${resumed.training.resumedFromStep} of ${resumed.training.steps}`);
   for (const f of CHECKPOINTS) assert.ok(bytesOf(join(runDir, f)).equals(bytesOf(join(refDir, f))), `${f} equals the uninterrupted run`);

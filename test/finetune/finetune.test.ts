@@ -64,7 +64,7 @@ test('finetuneFold learns a separable toy task and returns speaker-independent t
   const r = await finetuneFold({
     experiment: 'toy', protocol: 'emodb', arm: 'baseline', init: { kind: 'scratch' }, mode: 'full', seed: 1, fold,
     classes: ['a', 'b', 'c'], encoder: enc, runInfo: {}, quiet: true,
-    hyper: { epochs: 6, batchSize: 8, lr: 3e-3, weightDecay: 0.01, patience: 0, warmup: 0.1, classBalanced: false },
+    hyper: { epochs: 6, batchSize: 8, lr: 3e-3, weightDecay: 0.01, patience: 0, warmup: 0.1, classBalanced: false, monitor: 'ua' },
   });
   assert.equal(r.test.ids.length, 12);
   assert.deepEqual(r.speakers.test, ['s4']);
@@ -78,7 +78,7 @@ test('a speaker in both test and train is refused', async () => {
   await assert.rejects(finetuneFold({
     experiment: 'toy', protocol: 'emodb', arm: 'baseline', init: { kind: 'scratch' }, mode: 'full', seed: 1, fold,
     classes: ['a', 'b', 'c'], encoder: enc, runInfo: {}, quiet: true,
-    hyper: { epochs: 1, batchSize: 8, lr: 1e-3, weightDecay: 0, patience: 0, warmup: 0.1, classBalanced: false },
+    hyper: { epochs: 1, batchSize: 8, lr: 1e-3, weightDecay: 0, patience: 0, warmup: 0.1, classBalanced: false, monitor: 'ua' },
   }), /not speaker-independent/);
 });
 

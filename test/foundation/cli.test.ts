@@ -6,7 +6,7 @@ import { parseArgs } from '../../lib/cli/args';
 import { progressLine, formatDuration } from '../../lib/report/progress';
 import { firstFailure } from '../../lib/report/notebooks';
 import { datasetDir } from '../../lib/paths';
-import { pick, profileName } from '../../lib/profile';
+import { parseProfile, profileName } from '../../lib/profile';
 
 const root = join(import.meta.dirname, '..', '..');
 
@@ -58,9 +58,13 @@ test('a missing dataset names the variable, the layout and the fetch command', (
 });
 
 test('profile switch', () => {
-  assert.equal(profileName({}), 'full');
-  assert.equal(pick({ ci: 1, full: 2 }, { EMOLAB_PROFILE: 'ci' }), 1);
-  assert.throws(() => profileName({ EMOLAB_PROFILE: 'fast' }), /EMOLAB_PROFILE/);
+  assert.equal(profileName({}), 'cpu');
+  assert.equal(profileName({ EMOLAB_PROFILE: '  ' }), 'cpu');
+  assert.equal(profileName({ EMOLAB_PROFILE: 'ci' }), 'ci');
+  assert.equal(profileName({ EMOLAB_PROFILE: 'Paper' }), 'paper');
+  assert.throws(() => profileName({ EMOLAB_PROFILE: 'fast' }), /EMOLAB_PROFILE must be one of ci, cpu, paper/);
+  assert.throws(() => profileName({ EMOLAB_PROFILE: 'full' }), /EMOLAB_PROFILE=full was renamed: use "paper"/);
+  assert.throws(() => parseProfile('full', '--profile'), /--profile=full was renamed/);
 });
 
 test('a failing cell is found from nbconvert\'s error and its stderr collected', async () => {

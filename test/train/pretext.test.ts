@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { initBackend } from '../../lib/backend';
 import { repoRoot } from '../../lib/paths';
-import { buildExamples, pretrain, spreadOverSpeakers, type ClipAudio, type TaskLabels } from '../../lib/train/pretext';
+import { buildExamples, finishedPretrainRun, pretrain, pretrainConfigFingerprint, spreadOverSpeakers, type ClipAudio, type PretrainSettings, type TaskLabels } from '../../lib/train/pretext';
+import { goncalves2022Settings, pretrainSettingsFor } from '../../lib/experiments/goncalves2022';
 import { loadModel } from '../../lib/train/checkpoint';
 import { train } from '../../lib/train/trainer';
 import { createModel } from '../../lib/models/heads';
@@ -16,7 +17,7 @@ import { nearestNeighbourAccuracy } from '../../lib/train/pretextFigures';
 import type { Clip } from '../../lib/data/types';
 import type { LabelSetSummary } from '../../lib/pseudo/labelsets';
 import { SYNTH_HEADS, syntheticExamples } from './synthetic';
-import { normalizeUtterance } from '../../lib/train/batches';
+import { featureNormalizer, normalizeUtterance } from '../../lib/train/batches';
 
 process.env.EMOLAB_DATA ??= resolve(repoRoot, '../shared/datasets');
 await initBackend(process.env.EMOLAB_BACKEND === 'cpu' ? 'cpu' : 'wasm');
@@ -35,7 +36,7 @@ test('buildExamples attaches segment and utterance targets, drops excluded segme
     'a/labels': { data: Int8Array.from([1, 0, -1, 1]), shape: [4] },
   } };
   const au: TaskLabels = { task: 'au', summary: summary('au'), tensors: { 'a/label': { data: Int32Array.from([3]), shape: [1] } } };
-  const ex = buildExamples(items, [energy, au], { maxFrames: 120 });
+  const ex = buildExamples(items, [energy, au], { maxFrames: 120, normalize: (f, n) => normalizeUtterance(f, n, 80) });
   // clip b has no targets: left out; clip a (250 frames) is cut into 120 + 120 frames (a 10-frame tail, < 20, is dropped)
   assert.deepEqual(ex.map((e) => [e.id, e.frames]), [['a#0', 120], ['a#1', 120]]);
   assert.deepEqual(ex[0].segments!.energy, [{ start: 0, end: 100, label: 1 }]);
@@ -43,6 +44,10 @@ test('buildExamples attaches segment and utterance targets, drops excluded segme
   assert.deepEqual(ex.map((e) => e.labels!.au), [3, 3]);
   // features are normalised over the whole utterance, then cut
   assert.deepEqual(ex[1].features, normalizeUtterance(items[0].fbank, frames, 80).slice(120 * 80, 240 * 80));
+  // with training-set statistics, every piece is normalised by the given normaliser (clip b's stats here), then cut
+  const norm = featureNormalizer('training-set', [{ features: items[1].fbank, frames: 30 }], 80);
+  const ts = buildExamples(items, [energy, au], { maxFrames: 120, normalize: norm.normalize });
+  assert.deepEqual(ts[0].features, norm.normalize(items[0].fbank, frames).slice(0, 120 * 80));
 });
 
 test('spreadOverSpeakers takes clips round-robin over speakers', () => {
@@ -78,7 +83,9 @@ test('resuming a checkpoint written with other settings is refused with a clear 
 test('pretrain on real EmoDB clips writes run.json and a loadable encoder', async () => {
   const out = mkdtempSync(join(tmpdir(), 'emolab-pretrain-'));
   try {
-    const r = await pretrain({ task: 'energy', data: 'emodb', out, preset: 'tiny', maxClips: 9, epochs: 1, batchSize: 4, seed: 3, quiet: true });
+    const base = pretrainSettingsFor(goncalves2022Settings('ci'), 'energy', { root: out });
+    const settings: PretrainSettings = { ...base, data: 'emodb', out, featureStore: null, maxClips: 9, seed: 3, budget: { ...base.budget, epochs: 1, batchSize: 4 } };
+    const r = await pretrain(settings, { resume: true, quiet: true });
     const run = JSON.parse(readFileSync(join(out, 'run.json'), 'utf8'));
     for (const k of ['config', 'dataset', 'split', 'seed', 'backend', 'run', 'metrics', 'wallS']) assert.ok(k in run, `run.json lacks ${k}`);
     assert.equal(run.dataset.corpus, 'emodb');
@@ -88,11 +95,18 @@ test('pretrain on real EmoDB clips writes run.json and a loadable encoder', asyn
     assert.equal(new Set([...sp.train, ...sp.dev, ...sp.test]).size, sp.train.length + sp.dev.length + sp.test.length);
     assert.ok(r.test.energy.n > 0 && r.test.energy.majorityRate >= 0.5);
     assert.ok(existsSync(join(out, 'checkpoints', 'last.safetensors')));
+    // the complete settings and their fingerprint are recorded; training-set CMVN statistics come with them
+    assert.equal(run.configFingerprint, pretrainConfigFingerprint(settings));
+    assert.deepEqual(run.settings, JSON.parse(JSON.stringify(settings)));
+    assert.equal(run.normalization.mode, 'training-set');
+    assert.equal(run.normalization.stats.mean.length, 80);
+    assert.ok(finishedPretrainRun(out, settings), 'a finished run with the same settings is found');
+    assert.equal(finishedPretrainRun(out, { ...settings, budget: { ...settings.budget, epochs: 2 } }), undefined, 'other settings: not reused');
     const loaded = loadModel(join(out, 'model.safetensors'));
     assert.deepEqual(Array.from(loaded.params['encoder.proj.w'].dataSync()), Array.from(r.model.params['encoder.proj.w'].dataSync()));
     disposeParams(loaded.params);
     disposeParams(r.model.params);
-    await assert.rejects(pretrain({ task: 'nope' as 'energy', out }), /unknown pretext task/);
+    await assert.rejects(pretrain({ ...settings, task: 'nope' as 'energy' }, { resume: true, quiet: true }), /unknown pretext task/);
   } finally {
     rmSync(out, { recursive: true, force: true });
   }
