@@ -261,13 +261,15 @@ export function goncalves2022Settings(profile: ProfileName = profileName(), over
   const p = goncalves2022Profile(profile);
   const s = merge(p, over);
   if (over?.encoder?.preset && over.encoder.preset !== 'custom' && !over.encoder.config) s.encoder = { preset: over.encoder.preset, config: encoderConfig(over.encoder.preset) };
-  // Changed settings get their own experiment and run folders (unless `experiment` is given), so an
-  // exploratory run never overwrites the profile's reference records.
+  // Changed settings get their own experiment name (unless `experiment` is given) and their own
+  // pretraining folders, so an exploratory run never overwrites the profile's reference records.
   const { experiment: _e, runsPrefix: _r, compute: _c, statistics: _st, ...semantic } = (over ?? {}) as Record<string, unknown>;
   const changed = JSON.stringify(merge(p, semantic as DeepPartial<Goncalves2022Settings>)) !== JSON.stringify(p);
-  if (changed && over?.experiment === undefined) {
+  if (changed) {
     const tag = createHash('sha256').update(JSON.stringify(semantic)).digest('hex').slice(0, 8);
-    s.experiment = `${p.experiment}-${tag}`;
+    if (over?.experiment === undefined) s.experiment = `${p.experiment}-${tag}`;
+    // Pretraining folders follow the settings, not the name: a named experiment with other
+    // pretext settings must not overwrite the profile's reference encoders.
     if (over?.runsPrefix === undefined) s.runsPrefix = `${p.runsPrefix}${tag}-`;
   }
   validateGoncalves2022(s);
