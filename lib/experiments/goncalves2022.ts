@@ -14,6 +14,7 @@
  *         on the 4 GiB wasm heap its memory check refuses it before any work starts.
  */
 import { createHash } from 'node:crypto';
+import { availableParallelism, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { encoderConfig, type EncoderConfig, type EncoderPreset } from '../models/encoder';
 import { runsRoot } from '../paths';
@@ -137,6 +138,14 @@ export interface Goncalves2022Settings {
   compute: { workers: number };
 }
 
+/**
+ * Worker processes for independent models: one per core (wasm is single-threaded), at most one per
+ * 3 GiB of memory (a tiny-encoder SER worker peaks at about 2.2 GiB resident on EmoDB).
+ */
+export function defaultWorkers(cores = availableParallelism(), memBytes = totalmem()): number {
+  return Math.max(1, Math.min(cores, Math.floor(memBytes / (3 * 1024 ** 3))));
+}
+
 const budget = (b: Partial<TrainBudget> & Pick<TrainBudget, 'epochs'>): TrainBudget => ({
   batchSize: 16, maxFrames: 16000, lr: 1e-3, weightDecay: 0.01, warmup: 0.1, patience: 0, monitor: 'accuracy', checkpointEverySteps: null, ...b,
 });
@@ -208,7 +217,7 @@ export function goncalves2022Profile(profile: ProfileName): Goncalves2022Setting
         maxClips: { train: null, dev: null, test: null }, pretrainPerFold: ['energy'],
       },
       statistics: STATS,
-      compute: { workers: 2 },
+      compute: { workers: defaultWorkers() },
     };
   }
   return {
