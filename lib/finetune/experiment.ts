@@ -26,7 +26,9 @@ import { EmolabError, errorMessage } from '../errors';
 import type { EncoderConfig } from '../models/encoder';
 import { runInfo } from '../runinfo';
 import { writeJsonAtomic } from '../store/atomic';
-import { openFeatureStore } from '../store/featureStore';
+import { extractFeatures, openFeatureStore } from '../store/featureStore';
+import { audioFeatureSet } from '../audio/featureSet';
+import { emodbManifest } from '../data/emodb';
 import type { FeatureNormalization } from '../train/batches';
 import { finishedPretrainRun, pretrainConfigFingerprint, type PretrainSettings } from '../train/pretext';
 import type { ArmInit, FinetuneHyper } from './finetune';
@@ -241,7 +243,11 @@ export async function runSerExperiment(s: SerExperimentSettings, rt: SerRuntime)
     dev: stratifiedSubset(f.dev, s.maxClips.dev ?? undefined, data.label, 2000 + i),
     test: stratifiedSubset(f.test, s.maxClips.test ?? undefined, data.label, 3000 + i),
   }));
-  // Every clip must have its features in the store before any work starts.
+  // Every clip must have its features in the store before any work starts: a missing EmoDB store is
+  // made here with the same manifest and feature set as the main job's (so their shards are shared).
+  if (s.protocol === 'emodb' && !existsSync(join(s.featureStore, 'audio', 'index.json'))) {
+    await extractFeatures({ manifest: emodbManifest(), dir: s.featureStore, set: audioFeatureSet(), workers: s.workers, quiet: rt.quiet });
+  }
   const store = openFeatureStore(s.featureStore);
   const allClips = [...new Map(folds.flatMap((f) => [...f.train, ...f.dev, ...f.test]).map((c) => [c.id, c])).values()];
   const missing = allClips.filter((c) => !store.has(c.id, 'fbank'));

@@ -436,7 +436,8 @@ export async function pretrain(o: PretrainSettings, rt: PretrainRuntime = DEFAUL
   }
   const alwaysTrain = dominantSpeakers(clips, 0.25);
   const split = speakerIndependentSplit(clips, { seed, dev: o.split.devSpeakers, test: o.split.testSpeakers, alwaysTrain, name: `${manifest.corpus}-speakers-seed${seed}` });
-  const store = o.featureStore ? openFeatureStore(o.featureStore) : undefined;
+  // The feature store is a cache: without one (a fresh runs folder) the features are computed here.
+  const store = o.featureStore && existsSync(o.featureStore) ? openFeatureStore(o.featureStore) : undefined;
   const { items, quarantine } = await clipFeatures(clips, { quiet: rt.quiet, store });
   const labels: TaskLabels[] = [...(tasks.includes('energy') ? [energyLabels(items, o.energy)] : []), ...diskLabels];
   const trainIds = new Set(split.train);
