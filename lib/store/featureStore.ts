@@ -115,6 +115,12 @@ export interface ExtractSummary {
   workers: number;
 }
 
+/** Whether `dir` holds a feature store (an index.json in it or in one of its sub-folders). */
+export function featureStoreExists(dir: string): boolean {
+  if (existsSync(join(dir, 'index.json'))) return true;
+  return existsSync(dir) && readdirSync(dir, { withFileTypes: true }).some((d) => d.isDirectory() && existsSync(join(dir, d.name, 'index.json')));
+}
+
 /** Conventional store location for a corpus: `$EMOLAB_RUNS/features/<corpus>` (shared by notebooks, CLI and training). */
 export const featureStoreDir = (corpus: string): string => join(runsRoot(), 'features', corpus);
 

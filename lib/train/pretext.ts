@@ -43,7 +43,7 @@ import type { HeadMetrics } from './losses';
 import { progress } from '../report/progress';
 import { writeJsonAtomic } from '../store/atomic';
 import type { TensorMap, TypedArray } from '../store/safetensors';
-import { openFeatureStore, type FeatureStore } from '../store/featureStore';
+import { featureStoreExists, openFeatureStore, type FeatureStore } from '../store/featureStore';
 import { runInfo } from '../runinfo';
 import { hashOutputs } from '../verify/hashes';
 import { backendReport, describeBackend, initBackend } from '../backend';
@@ -437,7 +437,7 @@ export async function pretrain(o: PretrainSettings, rt: PretrainRuntime = DEFAUL
   const alwaysTrain = dominantSpeakers(clips, 0.25);
   const split = speakerIndependentSplit(clips, { seed, dev: o.split.devSpeakers, test: o.split.testSpeakers, alwaysTrain, name: `${manifest.corpus}-speakers-seed${seed}` });
   // The feature store is a cache: without one (a fresh runs folder) the features are computed here.
-  const store = o.featureStore && existsSync(o.featureStore) ? openFeatureStore(o.featureStore) : undefined;
+  const store = o.featureStore && featureStoreExists(o.featureStore) ? openFeatureStore(o.featureStore) : undefined;
   const { items, quarantine } = await clipFeatures(clips, { quiet: rt.quiet, store });
   const labels: TaskLabels[] = [...(tasks.includes('energy') ? [energyLabels(items, o.energy)] : []), ...diskLabels];
   const trainIds = new Set(split.train);
