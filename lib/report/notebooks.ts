@@ -83,17 +83,24 @@ const PROGRESS_LINE = /^.*\[[#.]{20}\] \d+\/\d+ \(\d+%\).*$/;
 
 /**
  * Committed outputs without machine paths or progress noise. Pure: every occurrence of a
- * replacement's path becomes its placeholder; of a stream's progress lines (lib/report/progress)
- * only the last of each run of lines is kept.
+ * replacement's path becomes its placeholder; of a cell's progress lines (lib/report/progress) only
+ * the last one of each label is kept, and stream outputs left empty are dropped.
  */
 export function cleanOutputs(nbJson: string, replacements: [string, string][]): string {
   const nb = JSON.parse(nbJson) as { cells: (NbCell & { outputs?: (NbOutput & { data?: Record<string, unknown> })[] })[] };
   const scrub = (t: string): string => replacements.reduce((acc, [from, to]) => acc.split(from).join(to), t);
   for (const cell of nb.cells) {
+    // Per progress label (the text before " ["), only the cell's last line survives.
+    const lastOf = new Map<string, string>();
+    for (const o of cell.outputs ?? []) {
+      if (o.output_type !== 'stream') continue;
+      for (const l of joinText(o.text).split('\n')) if (PROGRESS_LINE.test(l)) lastOf.set(l.slice(0, l.indexOf(' [')), l);
+    }
     for (const o of cell.outputs ?? []) {
       if (o.output_type === 'stream') {
         const lines = joinText(o.text).split('\n');
-        const kept = lines.filter((l, i) => !(PROGRESS_LINE.test(l) && i + 1 < lines.length && PROGRESS_LINE.test(lines[i + 1])));
+        const kept = lines.filter((l) => !PROGRESS_LINE.test(l) || lastOf.get(l.slice(0, l.indexOf(' ['))) === l);
+        for (const l of kept) if (PROGRESS_LINE.test(l)) lastOf.delete(l.slice(0, l.indexOf(' [')));
         o.text = scrub(kept.join('\n'));
       }
       if (o.data) {
@@ -104,6 +111,7 @@ export function cleanOutputs(nbJson: string, replacements: [string, string][]): 
       }
     }
   }
+  for (const cell of nb.cells) if (cell.outputs) cell.outputs = cell.outputs.filter((o) => o.output_type !== 'stream' || joinText(o.text).trim() !== '');
   return JSON.stringify(nb, null, 1) + '\n';
 }
 
