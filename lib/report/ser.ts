@@ -286,6 +286,11 @@ export function detectabilityMarkdown(rep: Pick<SerReport, 'rows' | 'noiseFloor'
     const v = arms.map((r) => 100 * r.detectable![m]).filter(Number.isFinite);
     return [Math.min(...v), Math.max(...v)];
   };
+  // Swapping all speakers reproduces |delta|, so the exact test's smallest p is 2 / 2^S.
+  const minP = 2 / 2 ** base.speakers;
+  if (minP >= 0.05) {
+    return `**What this data can detect.** With ${base.speakers} test speakers the speaker-level randomization test has only 2^${base.speakers} = ${2 ** base.speakers} assignments, so its smallest possible p is ${minP.toFixed(3)}: no difference, however large, can reach p < 0.05 here. A paper-sized gain (+${PAPER_CLAIMS.relativeGainPct.f1}% relative F1) cannot be shown on this data.`;
+  }
   const [f1Lo, f1Hi] = range('f1');
   const [uaLo, uaHi] = range('ua');
   const paperPts = (PAPER_CLAIMS.relativeGainPct.f1! / 100) * 100 * base.pooled.f1;
