@@ -52,7 +52,7 @@ export function exportReference(experiment: string, root: string = runsRoot(), d
     written.push(target);
     try {
       const init = (JSON.parse(text) as { init?: { kind?: string; run?: string } }).init;
-      if (init?.kind === 'pretrained' && init.run) runs.add(init.run);
+      if (init?.kind === 'pretrained' && init.run && /^[A-Za-z0-9_.+-]+$/.test(init.run) && !init.run.startsWith('.')) runs.add(init.run);
     } catch { /* not a record */ }
   }
   // The tables that `emolab report` wrote for this experiment (and notebook 09's HFLEA table).

@@ -288,11 +288,12 @@ export function detectabilityMarkdown(rep: Pick<SerReport, 'rows' | 'noiseFloor'
   };
   // Swapping all speakers reproduces |delta|, so the exact test's smallest p is 2 / 2^S.
   const minP = 2 / 2 ** base.speakers;
-  if (minP >= 0.05) {
+  if (base.unit === 'speaker' && minP >= 0.05) {
     return `**What this data can detect.** With ${base.speakers} test speakers the speaker-level randomization test has only 2^${base.speakers} = ${2 ** base.speakers} assignments, so its smallest possible p is ${minP.toFixed(3)}: no difference, however large, can reach p < 0.05 here. A paper-sized gain (+${PAPER_CLAIMS.relativeGainPct.f1}% relative F1) cannot be shown on this data.`;
   }
   const [f1Lo, f1Hi] = range('f1');
   const [uaLo, uaHi] = range('ua');
+  if (!Number.isFinite(f1Lo) || !Number.isFinite(uaLo)) return '';
   const paperPts = (PAPER_CLAIMS.relativeGainPct.f1! / 100) * 100 * base.pooled.f1;
   const seedMoves = rep.noiseFloor.map((n) => Math.abs(100 * n.tests.f1.delta)).filter(Number.isFinite);
   const verdict = paperPts < f1Lo

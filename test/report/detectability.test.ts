@@ -82,7 +82,7 @@ test('detectability: with at most 5 test speakers the exact test cannot reach p 
 // lib/report/ser.ts: the few-speakers branch uses base.speakers even when the test unit is the utterance
 // (no speaker labels: speakers = 0, randomization over utterances), so it says "2^0 = 1 assignments,
 // smallest possible p is 2.000". Expected: the utterance-level ranges.
-test('detectability: without speaker labels (unit utterance, 0 speakers) the ranges are still given', { todo: 'lib/report/ser.ts detectabilityMarkdown: minP from base.speakers ignores unit "utterance"' }, () => {
+test('detectability: without speaker labels (unit utterance, 0 speakers) the ranges are still given', () => {
   const b = { ...row('baseline', { f1: 0.6, speakers: 0 }), unit: 'utterance' as const };
   const e = { ...row('energy', { detF1: 0.05, detUa: 0.05, speakers: 0 }), unit: 'utterance' as const };
   const md = detectabilityMarkdown({ rows: [b, e], noiseFloor: [] });
