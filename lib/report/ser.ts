@@ -296,9 +296,14 @@ export function detectabilityMarkdown(rep: Pick<SerReport, 'rows' | 'noiseFloor'
   if (!Number.isFinite(f1Lo) || !Number.isFinite(uaLo)) return '';
   const paperPts = (PAPER_CLAIMS.relativeGainPct.f1! / 100) * 100 * base.pooled.f1;
   const seedMoves = rep.noiseFloor.map((n) => Math.abs(100 * n.tests.f1.delta)).filter(Number.isFinite);
-  const verdict = paperPts < f1Lo
-    ? `below the smallest detectable difference: **a gain of the size the paper reports cannot be shown on this data**; only a difference of about ${f1Lo.toFixed(1)} points or more could be`
-    : `within what this data can detect`;
+  const detectableArms = arms.filter((r) => 100 * r.detectable!.f1 <= paperPts);
+  const undetectableArms = arms.filter((r) => !(100 * r.detectable!.f1 <= paperPts));
+  const list = (rs: SerTableRow[]) => rs.map((r) => `${r.label} (${(100 * r.detectable!.f1).toFixed(1)})`).join(', ');
+  const verdict = detectableArms.length === 0
+    ? `below the smallest detectable difference of every arm: **a gain of the size the paper reports cannot be shown on this data**`
+    : undetectableArms.length === 0
+      ? 'within what this data can detect for every arm'
+      : `detectable only for ${list(detectableArms)}; for ${list(undetectableArms)} it is below the difference needed (points in parentheses), so **for those arms a gain of the size the paper reports cannot be shown on this data**`;
   return [
     `**What this data can detect.** With ${base.speakers} test speakers (the exchangeable units of the test), a pretrained arm's pooled, seed-ensembled F1 has to differ from the baseline's by ${f1Lo.toFixed(1)}–${f1Hi.toFixed(1)} points (UA: ${uaLo.toFixed(1)}–${uaHi.toFixed(1)} points), depending on the arm, to reach p < 0.05.`,
     seedMoves.length ? `Between two single seeds of the baseline alone, pooled F1 moved by ${seedMoves.map((x) => x.toFixed(1)).join(', ')} points.` : '',
