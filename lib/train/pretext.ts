@@ -467,9 +467,17 @@ export async function pretrain(o: PretrainSettings, rt: PretrainRuntime = DEFAUL
   const test = sets.test.length ? evaluate(model, sets.test, { batchSize: trainOpts.batchSize }).heads : {};
   // The majority-class rate a pretext accuracy must beat comes from the TRAINING targets (the test
   // set's own majority would be an oracle that knows the test labels).
-  const trainMajority = sets.train.length ? evaluate(model, sets.train, { batchSize: trainOpts.batchSize }).heads : {};
+  const trainCounts = (h: string): number[] => {
+    const c: number[] = [];
+    for (const e of sets.train) {
+      for (const seg of e.segments?.[h] ?? []) if (seg.label >= 0) c[seg.label] = (c[seg.label] ?? 0) + 1;
+      const y = e.labels?.[h];
+      if (y !== undefined && y >= 0) c[y] = (c[y] ?? 0) + 1;
+    }
+    return Array.from(c, (v) => v ?? 0);
+  };
   const testWithTrainMajority = Object.fromEntries(Object.entries(test).map(([h, m]) => {
-    const tc = trainMajority[h]?.classCounts ?? [];
+    const tc = trainCounts(h);
     const major = tc.reduce((best, v, i) => (v > (tc[best] ?? -1) ? i : best), 0);
     const rate = m.n ? (m.classCounts[major] ?? 0) / m.n : NaN;
     return [h, { ...m, testMajorityRate: m.majorityRate, majorityRate: rate, majorityClassFromTrain: major }];
