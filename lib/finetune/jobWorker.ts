@@ -6,32 +6,23 @@
  */
 import { initBackend } from '../backend';
 import { errorMessage } from '../errors';
-import type { EncoderConfig } from '../models/encoder';
 import { openFeatureStore, type FeatureStore } from '../store/featureStore';
 import { featureNormalizer, type Example, type FeatureNormalization } from '../train/batches';
 import { disposePretrain, pretrain, type PretrainSettings } from '../train/pretext';
-import { finetuneFold, SER_HEAD, type ArmInit, type FinetuneHyper } from './finetune';
-import { writeFoldResult, type FinetuneMode, type Protocol } from './results';
+import { finetuneFold, SER_HEAD, type FinetuneFoldArgs } from './finetune';
+import { writeFoldResult } from './results';
 
 /** One clip of an SER job: its id, speaker and label index. */
 export interface JobClip { id: string; speaker: string; label: number; emotion: string }
 
-export interface FinetuneJob {
-  experiment: string;
-  protocol: Protocol;
-  arm: string;
-  init: ArmInit;
-  mode: FinetuneMode;
-  seed: number;
+/** One SER model as a worker receives it: finetuneFold's arguments with clip references instead of examples. */
+export interface FinetuneJob extends Omit<FinetuneFoldArgs, 'fold' | 'classes' | 'configNote' | 'quiet' | 'onEpoch'> {
   fold: { name: string; train: JobClip[]; dev: JobClip[]; test: JobClip[] };
   classes: string[];
-  encoder: EncoderConfig;
-  hyper: FinetuneHyper;
+  configNote: Record<string, unknown>;
   normalization: FeatureNormalization;
   /** Feature store holding set "audio" with "fbank". */
   featureStore: string;
-  configNote: Record<string, unknown>;
-  runInfo: Record<string, unknown>;
   /** runs/ root the record goes under. */
   root: string;
 }
