@@ -147,3 +147,33 @@ export function showFigure(fig: Figure, name: string, title = name, opts: ShowFi
   }
   return { name, html, png: exported.png, svg: exported.svg, exportSkipped: exported.skipped };
 }
+
+/**
+ * One colour per arm (pretext task or model), the same in every notebook figure and in the results
+ * explorer: the SER arms of Goncalves & Busso, the non-neural reference, the pretext heads (same
+ * colour as their arm) and the HFLEA stages' models.
+ */
+export const ARM_COLORS: Readonly<Record<string, string>> = {
+  baseline: '#7f7f7f', energy: '#1f77b4', activation: '#2ca02c', au: '#9467bd', all: '#d62728', functionals: '#8c564b',
+  ft: '#17becf', hflea: '#ff7f0e', 'ft-no-tapt': '#bcbd22',
+};
+
+/** High / low pretext classes (energy variation, facial activation), in every notebook. */
+export const HIGH_LOW_COLORS: Readonly<{ high: string; low: string }> = { high: '#e6550d', low: '#3182bd' };
+
+/** A categorical palette for cluster ids (Tableau 10 + 10 lighter tones); ids beyond 20 wrap. */
+export const CLUSTER_PALETTE: readonly string[] = [
+  '#4e79a7', '#f28e2b', '#e15759', '#76b7b2', '#59a14f', '#edc948', '#b07aa1', '#ff9da7', '#9c755f', '#bab0ac',
+  '#a0cbe8', '#ffbe7d', '#ff9d9a', '#86bcb6', '#8cd17d', '#f1ce63', '#d4a6c8', '#fabfd2', '#d7b5a6', '#79706e',
+];
+
+/** A stepwise plotly colorscale giving each integer id in [0, k) its own palette colour (zmin 0, zmax k - 1). */
+export function categoricalColorscale(k: number, palette: readonly string[] = CLUSTER_PALETTE): [number, string][] {
+  if (k <= 1) return [[0, palette[0]], [1, palette[0]]];
+  const out: [number, string][] = [];
+  for (let i = 0; i < k; i++) {
+    const c = palette[i % palette.length];
+    out.push([i / k, c], [(i + 1) / k, c]);
+  }
+  return out;
+}
