@@ -10,6 +10,9 @@
  * convolutions as im2col + matMul), no FFT/complex kernels (features are computed in plain
  * TypeScript, lib/audio), a slow `tf.layers.layerNormalization` (use the tf.moments-based
  * `layerNorm` in lib/models), and it runs single-threaded under Node.
+ *
+ * On wasm, `EMOLAB_KERNELS=auto|native|wasm` (second argument) decides whether the OpenBLAS kernels of
+ * lib/accel replace wasm's matrix product (default auto: when native/build.mjs built them).
  */
 import * as tf from '@tensorflow/tfjs';
 import { existsSync, readdirSync } from 'node:fs';
@@ -17,6 +20,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { EmolabError, errorMessage } from './errors';
 import { repoRoot } from './paths';
+import { describeKernels, parseKernelRequest, setKernels, type KernelReport, type KernelRequest } from './accel';
 
 export type BackendName = 'tensorflow' | 'webgpu' | 'wasm' | 'cpu';
 export type BackendRequest = BackendName | 'auto';
@@ -35,6 +39,8 @@ export interface BackendReport {
   threads?: number;
   /** Why each better backend was skipped under `auto`. */
   skipped: { name: BackendName; reason: string }[];
+  /** wasm: which kernels run natively (lib/accel; EMOLAB_KERNELS). */
+  kernels?: KernelReport;
 }
 
 const ORDER: BackendName[] = ['tensorflow', 'webgpu', 'wasm', 'cpu'];
@@ -51,11 +57,18 @@ export function parseBackendRequest(raw: string | undefined): BackendRequest {
  * Start the backend named by `request` (default: EMOLAB_BACKEND, else auto) and report it.
  * Idempotent: a second call with the same request returns the first report.
  */
-export async function initBackend(request: BackendRequest = parseBackendRequest(process.env.EMOLAB_BACKEND)): Promise<BackendReport> {
-  if (current && (request === 'auto' || request === current.name)) return current;
+export async function initBackend(
+  request: BackendRequest = parseBackendRequest(process.env.EMOLAB_BACKEND),
+  kernels: KernelRequest = parseKernelRequest(process.env.EMOLAB_KERNELS),
+): Promise<BackendReport> {
+  if (current && (request === 'auto' || request === current.name)) {
+    if (current.name === 'wasm' && current.kernels?.requested !== kernels) current = { ...current, kernels: setKernels(kernels) };
+    return current;
+  }
   const skipped: BackendReport['skipped'] = [];
   const candidates = request === 'auto' ? ORDER : [request];
   for (const name of candidates) {
+    let started: BackendReport;
     try {
       if (request === 'auto' && name === 'webgpu') {
         const why = noVulkanDriver();
@@ -65,14 +78,17 @@ export async function initBackend(request: BackendRequest = parseBackendRequest(
       const ok = await tf.setBackend(name);
       if (!ok) throw new Error(`tf.setBackend('${name}') returned false`);
       await tf.ready();
-      current = { name, requested: request, tfjsVersion: tf.version.tfjs, skipped, ...extra };
-      return current;
+      started = { name, requested: request, tfjsVersion: tf.version.tfjs, skipped, ...extra };
     } catch (e) {
       if (request !== 'auto') {
         throw new EmolabError('backend', `EMOLAB_BACKEND=${name} cannot start: ${errorMessage(e)}`, { hint: HINTS[name] });
       }
       skipped.push({ name, reason: errorMessage(e) });
+      continue;
     }
+    // Outside the try: EMOLAB_KERNELS=native that cannot load is its own error, not a reason to skip wasm.
+    current = name === 'wasm' ? { ...started, kernels: setKernels(kernels) } : started;
+    return current;
   }
   throw new EmolabError('backend', `no tfjs backend could start: ${skipped.map((s) => `${s.name}: ${s.reason}`).join('; ')}`);
 }
@@ -88,6 +104,7 @@ export function describeBackend(r: BackendReport): string {
   if (r.adapter) parts.push(`adapter=${r.adapter}`);
   if (r.simd !== undefined) parts.push(`simd=${r.simd}`);
   if (r.threads !== undefined) parts.push(`threads=${r.threads}`);
+  if (r.kernels) parts.push(describeKernels(r.kernels));
   if (r.requested === 'auto' && r.skipped.length) parts.push(`skipped: ${r.skipped.map((s) => `${s.name} (${s.reason.split('\n')[0].slice(0, 100)})`).join(', ')}`);
   return parts.join('  ');
 }

@@ -1,6 +1,6 @@
 /**
  * What a run ran on: versions of the runtime and the libraries that shape results, the git commit,
- * the profile and the backend. Printed by notebook 00 and written into every run manifest.
+ * the profile, the backend and (wasm) its kernel set. Printed by notebook 00 and written into every run manifest.
  */
 import { execFileSync } from 'node:child_process';
 import { createRequire } from 'node:module';
@@ -10,6 +10,7 @@ import { cpus } from 'node:os';
 import { repoRoot } from './paths';
 import { profileName } from './profile';
 import { backendReport } from './backend';
+import type { KernelReport } from './accel';
 
 const req = createRequire(join(repoRoot, 'package.json'));
 
@@ -40,6 +41,8 @@ export interface RunInfo {
   gitDirty: boolean;
   profile: string;
   backend?: string;
+  /** wasm: the active kernel set (native OpenBLAS matMul or pure wasm), what it replaced and the BLAS threads. */
+  kernels?: KernelReport;
 }
 
 export const TRACKED_PACKAGES = [
@@ -69,5 +72,6 @@ export function runInfo(): RunInfo {
     gitDirty: dirty,
     profile: profileName(),
     backend: b ? `${b.name}${b.adapter ? ` (${b.adapter})` : ''}` : undefined,
+    kernels: b?.kernels,
   };
 }

@@ -18,6 +18,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { Rng } from './random';
+import { productChoice } from '../accel';
 
 /** A large negative number added to masked logits (exp underflows to exactly 0 in float32). */
 export const MASK_NEG = -1e9;
@@ -122,13 +123,14 @@ export interface DenseWeights { w: tf.Tensor; b?: tf.Tensor }
 export interface LayerNormWeights { gamma: tf.Tensor; beta: tf.Tensor }
 
 /**
- * a [M, K] @ b [K, N]. tf.matMul's gradient multiplies with transposeA / transposeB, which the wasm
+ * a [M, K] @ b [K, N]. tf.matMul's gradient multiplies with transposeA / transposeB, which wasm's own
  * kernel runs on a slow path (measured on this machine, process CPU time: [1200,400] x [400,32] 3.2 ms
- * untransposed, 25-30 ms with either transpose flag; bench/NOTES.md). On wasm this version's
- * gradient transposes explicitly (cheap) and multiplies untransposed; other backends use tf.matMul.
+ * untransposed, 25-30 ms with either transpose flag; bench/NOTES.md). Where that measurement holds
+ * (wasm's own kernels: lib/accel productChoice) this version's gradient transposes explicitly (cheap)
+ * and multiplies untransposed; with the native OpenBLAS kernels and on other backends it is tf.matMul.
  */
 export function matMul2d(a: tf.Tensor2D, b: tf.Tensor2D): tf.Tensor2D {
-  return tf.getBackend() === 'wasm' ? (untransposedGradMatMul(a, b) as tf.Tensor2D) : tf.matMul(a, b);
+  return productChoice().untransposedGradient ? (untransposedGradMatMul(a, b) as tf.Tensor2D) : tf.matMul(a, b);
 }
 
 const untransposedGradMatMul = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
@@ -363,7 +365,7 @@ export function multiHeadAttention(x: tf.Tensor3D, w: AttentionWeights, numHeads
     const [b, t, d] = x.shape;
     if (d % numHeads !== 0) throw new Error(`multiHeadAttention: model dim ${d} not divisible by ${numHeads} heads`);
     const dh = d / numHeads;
-    if (tf.getBackend() === 'wasm' && numHeads <= BLOCK_DIAGONAL_MAX_HEADS && !(opts.dropout && opts.dropout > 0)) {
+    if (productChoice().blockDiagonalAttention && numHeads <= BLOCK_DIAGONAL_MAX_HEADS && !(opts.dropout && opts.dropout > 0)) {
       const ctx = blockDiagonalAttention(applyDense(x, w.q), applyDense(x, w.k), applyDense(x, w.v), numHeads, opts.keyMask);
       return applyDense(ctx, w.o);
     }
@@ -381,7 +383,7 @@ export function multiHeadAttention(x: tf.Tensor3D, w: AttentionWeights, numHeads
   });
 }
 
-/** Most heads for which `blockDiagonalAttention` is used on wasm (its wasted work grows with the head count). */
+/** Most heads for which `blockDiagonalAttention` is used on wasm's own kernels (its wasted work grows with the head count). */
 export const BLOCK_DIAGONAL_MAX_HEADS = 4;
 
 /**

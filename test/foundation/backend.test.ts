@@ -47,6 +47,19 @@ test('webgpu: runs where a GPU exists, else fails clearly (never a silent fallba
   }
 });
 
+test('wasm reports its kernel set (EMOLAB_KERNELS) in the report, the one-line description and run info', async () => {
+  const { runInfo } = await import('../../lib/runinfo');
+  const r = await initBackend('wasm', 'wasm');
+  assert.equal(r.kernels?.active, 'wasm');
+  assert.match(describeBackend(r), /kernels=wasm \(EMOLAB_KERNELS=wasm\)/);
+  assert.equal(runInfo().kernels?.active, 'wasm');
+  const a = await initBackend('wasm', 'auto');
+  assert.equal(a.kernels?.requested, 'auto');
+  assert.match(describeBackend(a), a.kernels?.active === 'native' ? /kernels=native \(BatchMatMul; OpenBLAS/ : /kernels=wasm \(.*not built/);
+  assert.deepEqual(runInfo().kernels, a.kernels);
+  await initBackend('wasm', 'wasm');
+});
+
 test('EMOLAB_BACKEND values are validated', () => {
   assert.equal(parseBackendRequest(undefined), 'auto');
   assert.equal(parseBackendRequest(' WASM '), 'wasm');

@@ -1,0 +1,139 @@
+/*
+ * emolab native kernels: an N-API addon that computes on the tfjs wasm backend's heap in place.
+ *
+ * Every entry point receives the wasm heap as a Float32Array (backend.wasm.HEAPF32, read after the
+ * output was allocated: memory growth replaces the view) and element offsets into it; nothing is
+ * copied. lib/accel/tfjsInternals.ts is the only caller-side file that knows about the heap.
+ *
+ *   sgemm(heap, aOff, bOff, cOff, batch, m, n, k, transA, transB, strideA, strideB)
+ *       C[i] = op(A[i]) @ op(B[i]) for i < batch, A/B row-major; strideA/B = elements between batch
+ *       entries (0 broadcasts one matrix over the batch). C is dense [batch, m, n].
+ *   adamw(heap, pOff, gOff, mOff, vOff, size, lr, beta1, beta2, eps, weightDecay, bc1, bc2)
+ *       one fused decoupled-weight-decay Adam update in place (bc1/bc2: 1 - beta^t).
+ *   setThreads(n) / threads() / config(): OpenBLAS's thread count and build string.
+ */
+#include <node_api.h>
+#include <cblas.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+
+/* OpenBLAS's own API (declared in its cblas.h; repeated so another cblas.h still compiles). */
+extern void openblas_set_num_threads(int);
+extern int openblas_get_num_threads(void);
+extern char *openblas_get_config(void);
+
+#define CHECK(call) do { if ((call) != napi_ok) { napi_throw_error(env, NULL, "emolab_kernels: N-API call failed: " #call); return NULL; } } while (0)
+
+static int heap_arg(napi_env env, napi_value v, float **data, size_t *len) {
+  napi_typedarray_type type; size_t length; void *ptr; napi_value ab; size_t off;
+  if (napi_get_typedarray_info(env, v, &type, &length, &ptr, &ab, &off) != napi_ok || type != napi_float32_array) {
+    napi_throw_type_error(env, NULL, "emolab_kernels: the heap must be a Float32Array");
+    return 0;
+  }
+  *data = (float *)ptr; *len = length;
+  return 1;
+}
+
+static int num_arg(napi_env env, napi_value v, double *out) {
+  if (napi_get_value_double(env, v, out) != napi_ok) { napi_throw_type_error(env, NULL, "emolab_kernels: expected a number"); return 0; }
+  return 1;
+}
+
+static int in_heap(napi_env env, double off, double count, size_t len, const char *what) {
+  if (off < 0 || count < 0 || off + count > (double)len) {
+    char msg[160];
+    snprintf(msg, sizeof msg, "emolab_kernels: %s [%.0f, +%.0f) lies outside the heap (%zu floats)", what, off, count, len);
+    napi_throw_range_error(env, NULL, msg);
+    return 0;
+  }
+  return 1;
+}
+
+static napi_value sgemm(napi_env env, napi_callback_info info) {
+  size_t argc = 12; napi_value argv[12];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc != 12) { napi_throw_type_error(env, NULL, "emolab_kernels.sgemm: 12 arguments"); return NULL; }
+  float *heap; size_t len; double d[11];
+  if (!heap_arg(env, argv[0], &heap, &len)) return NULL;
+  for (int i = 0; i < 11; i++) if (!num_arg(env, argv[i + 1], &d[i])) return NULL;
+  const double aOff = d[0], bOff = d[1], cOff = d[2], batch = d[3], m = d[4], n = d[5], k = d[6];
+  const int ta = d[7] != 0, tb = d[8] != 0;
+  const double sa = d[9], sb = d[10];
+  if (batch < 1 || m < 0 || n < 0 || k < 0) { napi_throw_range_error(env, NULL, "emolab_kernels.sgemm: bad sizes"); return NULL; }
+  if (!in_heap(env, aOff, (batch - 1) * sa + m * k, len, "A") || !in_heap(env, bOff, (batch - 1) * sb + k * n, len, "B") ||
+      !in_heap(env, cOff, batch * m * n, len, "C")) return NULL;
+  const int M = (int)m, N = (int)n, K = (int)k;
+  const int lda = ta ? M : K, ldb = tb ? K : N;
+  for (int64_t i = 0; i < (int64_t)batch; i++) {
+    const float *A = heap + (size_t)aOff + (size_t)(i * (int64_t)sa);
+    const float *B = heap + (size_t)bOff + (size_t)(i * (int64_t)sb);
+    float *C = heap + (size_t)cOff + (size_t)(i * (int64_t)M * N);
+    if (K == 0) { for (int64_t j = 0; j < (int64_t)M * N; j++) C[j] = 0.f; continue; }
+    cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, M, N, K, 1.0f, A, lda, B, ldb, 0.0f, C, N);
+  }
+  return NULL;
+}
+
+static napi_value adamw(napi_env env, napi_callback_info info) {
+  size_t argc = 13; napi_value argv[13];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc != 13) { napi_throw_type_error(env, NULL, "emolab_kernels.adamw: 13 arguments"); return NULL; }
+  float *heap; size_t len; double d[12];
+  if (!heap_arg(env, argv[0], &heap, &len)) return NULL;
+  for (int i = 0; i < 12; i++) if (!num_arg(env, argv[i + 1], &d[i])) return NULL;
+  const double pOff = d[0], gOff = d[1], mOff = d[2], vOff = d[3], size = d[4];
+  if (!in_heap(env, pOff, size, len, "param") || !in_heap(env, gOff, size, len, "grad") || !in_heap(env, mOff, size, len, "m") ||
+      !in_heap(env, vOff, size, len, "v")) return NULL;
+  const float lr = (float)d[5], b1 = (float)d[6], b2 = (float)d[7], eps = (float)d[8], wd = (float)d[9], bc1 = (float)d[10], bc2 = (float)d[11];
+  float *p = heap + (size_t)pOff, *mm = heap + (size_t)mOff, *vv = heap + (size_t)vOff;
+  const float *g = heap + (size_t)gOff;
+  const size_t count = (size_t)size;
+  for (size_t i = 0; i < count; i++) {
+    const float gi = g[i];
+    const float mi = b1 * mm[i] + (1.f - b1) * gi;
+    const float vi = b2 * vv[i] + (1.f - b2) * gi * gi;
+    mm[i] = mi; vv[i] = vi;
+    const float mhat = mi / bc1, vhat = vi / bc2;
+    p[i] = p[i] - lr * (mhat / (sqrtf(vhat) + eps) + wd * p[i]);
+  }
+  return NULL;
+}
+
+static napi_value set_threads(napi_env env, napi_callback_info info) {
+  size_t argc = 1; napi_value argv[1]; double n;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc != 1 || !num_arg(env, argv[0], &n)) return NULL;
+  if (n < 1) { napi_throw_range_error(env, NULL, "emolab_kernels.setThreads: at least 1"); return NULL; }
+  openblas_set_num_threads((int)n);
+  return NULL;
+}
+
+static napi_value get_threads(napi_env env, napi_callback_info info) {
+  napi_value out; (void)info;
+  CHECK(napi_create_int32(env, openblas_get_num_threads(), &out));
+  return out;
+}
+
+static napi_value get_config(napi_env env, napi_callback_info info) {
+  napi_value out; (void)info;
+  const char *c = openblas_get_config();
+  CHECK(napi_create_string_utf8(env, c ? c : "unknown", NAPI_AUTO_LENGTH, &out));
+  return out;
+}
+
+static napi_value init(napi_env env, napi_value exports) {
+  napi_property_descriptor props[] = {
+    { "sgemm", NULL, sgemm, NULL, NULL, NULL, napi_enumerable, NULL },
+    { "adamw", NULL, adamw, NULL, NULL, NULL, napi_enumerable, NULL },
+    { "setThreads", NULL, set_threads, NULL, NULL, NULL, napi_enumerable, NULL },
+    { "threads", NULL, get_threads, NULL, NULL, NULL, napi_enumerable, NULL },
+    { "config", NULL, get_config, NULL, NULL, NULL, napi_enumerable, NULL },
+  };
+  napi_value version;
+  if (napi_define_properties(env, exports, sizeof props / sizeof props[0], props) != napi_ok) return NULL;
+  if (napi_create_int32(env, 1, &version) == napi_ok) napi_set_named_property(env, exports, "abiVersion", version);
+  return exports;
+}
+
+NAPI_MODULE(NODE_GYP_MODULE_NAME, init)
