@@ -27,6 +27,8 @@ import { EmolabError, errorMessage } from '../errors';
 import { repoRoot, runsRoot } from '../paths';
 import { progress } from '../report/progress';
 import { writeFileAtomic, writeJsonAtomic } from './atomic';
+import { acquireLock } from './lock';
+import { formatPart, planParts, type PartSpec, type PartWeight } from './partition';
 import { encodeSafetensors, readSafetensorsHeader } from './safetensors';
 
 /** Frame-major float32 matrix (structurally the same as lib/audio's FeatureMatrix). */
@@ -76,6 +78,26 @@ export interface ShardEntry {
   clips: string[];
 }
 
+/** The manifest a store was built from: corpus name and `manifestFingerprint` (absent in stores written before it was recorded). */
+export interface StoreManifestRecord {
+  corpus: string;
+  fingerprint: string;
+  clips: number;
+}
+
+/** A shard of a sharded extraction (`--shard i/n`): which part, and the layout of the whole store it belongs to. */
+export interface PartRecord {
+  index: number;
+  count: number;
+  /** What the split balanced (see lib/store/partition). */
+  weight: PartWeight;
+  /** This part's share of that weight, and the total. */
+  load: number;
+  totalLoad: number;
+  /** The shard layout of the complete (merged) store, in manifest order. */
+  layout: ShardEntry[];
+}
+
 export interface FeatureStoreIndex {
   format: 'emolab-feature-store';
   formatVersion: 1;
@@ -89,6 +111,22 @@ export interface FeatureStoreIndex {
   /** Every clip with features: its shard (index into `shards`) and frame count. */
   clips: Record<string, { shard: number; frames: number }>;
   quarantine: QuarantinedClip[];
+  /** The manifest the store was built from (stores since the fingerprint check). */
+  manifest?: StoreManifestRecord;
+  /** `settingsFingerprint` of the feature set (name, version, params). */
+  settings?: { fingerprint: string };
+  /** Only in a partial store written by `--shard i/n`. */
+  part?: PartRecord;
+}
+
+/** `<set dir>/part.json`, written when a sharded extraction starts, so an unfinished part can be named. */
+export interface PartIntent {
+  format: 'emolab-feature-store-part';
+  set: string;
+  part: PartSpec;
+  manifest: StoreManifestRecord;
+  settings: { fingerprint: string };
+  shardSize: number;
 }
 
 export interface ExtractOptions {
@@ -101,6 +139,19 @@ export interface ExtractOptions {
   /** Clips per shard (default 32). Part of the layout: changing it recomputes everything. */
   shardSize?: number;
   quiet?: boolean;
+  /**
+   * Compute only part `index` of `count` of the manifest (balanced by duration, see lib/store/partition)
+   * into a partial store; `emolab store merge` (lib/store/merge) joins the parts into the store a single
+   * run would have written, byte for byte.
+   */
+  part?: PartSpec;
+  /**
+   * The settings changed on purpose: replace a store built with other settings of this set (recomputing
+   * every shard) instead of refusing it. Another corpus is refused all the same.
+   */
+  rebuild?: boolean;
+  /** Wait for another process holding the store's lock (ms, or true: forever) instead of failing at once. */
+  waitForLock?: boolean | number;
   /** Called after each shard is on disk (tests use it to kill a run midway). */
   onShardWritten?: (shard: number, file: string) => void | Promise<void>;
 }
@@ -134,6 +185,26 @@ export interface ShardJob {
 }
 
 export const shardFileName = (i: number): string => `shard-${String(i).padStart(5, '0')}.safetensors`;
+
+/** Fingerprint of a feature set's settings: name, version and params. Pure. */
+export function settingsFingerprint(set: { name: string; version: string; params: Record<string, unknown> }): string {
+  return createHash('sha256').update(JSON.stringify({ name: set.name, version: set.version, params: set.params })).digest('hex').slice(0, 32);
+}
+
+/**
+ * Fingerprint of a manifest: its corpus name and, in clip-id order (so it does not depend on listing
+ * order), each clip's id and files. Two stores, or two shards, with the same fingerprint were computed
+ * from the same clips. Pure.
+ */
+export function manifestFingerprint(manifest: Pick<Manifest, 'corpus' | 'clips'>): string {
+  const h = createHash('sha256');
+  h.update(JSON.stringify({ corpus: manifest.corpus }));
+  const clips = [...manifest.clips].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  for (const c of clips) h.update(JSON.stringify([c.id, c.audioPath ?? null, c.videoPath ?? null]));
+  return h.digest('hex').slice(0, 32);
+}
+
+export const manifestRecord = (manifest: Pick<Manifest, 'corpus' | 'clips'>): StoreManifestRecord => ({ corpus: manifest.corpus, fingerprint: manifestFingerprint(manifest), clips: manifest.clips.length });
 
 /** Fingerprint of one shard's inputs. Pure. */
 export function shardFingerprint(set: Pick<FeatureSet, 'name' | 'version' | 'params'>, clips: Clip[]): string {
@@ -222,7 +293,10 @@ export function existingShard(job: ShardJob): ShardResult | undefined {
   }
 }
 
-export function buildIndex(set: FeatureSet, corpus: string, shardSize: number, jobs: ShardJob[], results: ShardResult[]): FeatureStoreIndex {
+export function buildIndex(
+  set: Pick<FeatureSet, 'name' | 'version' | 'params' | 'features'>, corpus: string, shardSize: number, jobs: ShardJob[], results: ShardResult[],
+  manifest?: StoreManifestRecord, part?: PartRecord,
+): FeatureStoreIndex {
   const clips: FeatureStoreIndex['clips'] = {};
   const quarantine: QuarantinedClip[] = [];
   for (const r of results) {
@@ -241,7 +315,98 @@ export function buildIndex(set: FeatureSet, corpus: string, shardSize: number, j
     shards: jobs.map((j) => ({ file: basename(j.file), fingerprint: j.fingerprint, clips: j.clips.map((c) => c.id) })),
     clips,
     quarantine,
+    ...(manifest ? { manifest, settings: { fingerprint: settingsFingerprint(set) } } : {}),
+    ...(part ? { part } : {}),
   };
+}
+
+// ---------------------------------------------------------------- what a store was built from
+
+/** The index of a set folder, or undefined when there is none (or it is unreadable: it will be rewritten). */
+export function readIndexIfAny(setDir: string): FeatureStoreIndex | undefined {
+  const file = join(setDir, 'index.json');
+  if (!existsSync(file)) return undefined;
+  try {
+    const v = JSON.parse(readFileSync(file, 'utf8')) as FeatureStoreIndex;
+    return v && typeof v === 'object' && v.format === 'emolab-feature-store' ? v : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export function readPartIntent(setDir: string): PartIntent | undefined {
+  const file = join(setDir, 'part.json');
+  if (!existsSync(file)) return undefined;
+  try {
+    const v = JSON.parse(readFileSync(file, 'utf8')) as PartIntent;
+    return v && v.format === 'emolab-feature-store-part' ? v : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+const storeSettingsFp = (i: FeatureStoreIndex): string => i.settings?.fingerprint ?? settingsFingerprint({ name: i.set, version: i.setVersion, params: i.params });
+
+function paramDiff(a: Record<string, unknown>, b: Record<string, unknown>): string {
+  const keys = [...new Set([...Object.keys(a ?? {}), ...Object.keys(b ?? {})])].filter((k) => JSON.stringify(a?.[k]) !== JSON.stringify(b?.[k]));
+  return keys.slice(0, 4).map((k) => `${k}: ${JSON.stringify(a?.[k])} vs ${JSON.stringify(b?.[k])}`).join('; ');
+}
+
+/**
+ * Refuse, before any work, to write `set` for `manifest` into a set folder that holds features of another
+ * corpus, of other settings, or of another part of a sharded extraction. The same corpus and settings with
+ * another clip list is allowed: the store is re-indexed for the new manifest and every shard whose inputs
+ * are unchanged is kept (profiles that select different clips of one corpus share its store).
+ */
+export function checkStoreFor(setDir: string, manifest: Pick<Manifest, 'corpus' | 'clips'>, set: Pick<FeatureSet, 'name' | 'version' | 'params'>, part?: PartSpec, rebuild = false): void {
+  const index = readIndexIfAny(setDir);
+  const intent = readPartIntent(setDir);
+  const want = manifestRecord(manifest);
+  const wantSettings = settingsFingerprint(set);
+  const hint = 'write to another --out folder, or delete this one to rebuild it (settings changed on purpose: --rebuild)';
+  if (index) {
+    const have = index.manifest ?? { corpus: index.corpus, fingerprint: '(not recorded)', clips: Object.keys(index.clips).length + index.quarantine.length };
+    if (index.corpus !== manifest.corpus) {
+      throw new EmolabError('store', `feature store ${setDir} holds corpus "${index.corpus}" (manifest ${have.fingerprint}, ${have.clips} clips), not "${manifest.corpus}" (manifest ${want.fingerprint}, ${want.clips} clips)`, { file: setDir, hint });
+    }
+    if (!rebuild && storeSettingsFp(index) !== wantSettings) {
+      throw new EmolabError('store', `feature store ${setDir} was built with other "${set.name}" settings (${storeSettingsFp(index)}, version ${index.setVersion}) than these (${wantSettings}, version ${set.version})${index.setVersion === set.version ? `: ${paramDiff(index.params, set.params)}` : ''}`, { file: setDir, hint });
+    }
+  }
+  const existingPart = index?.part ? { index: index.part.index, count: index.part.count } : intent?.part;
+  const existingFp = index?.manifest?.fingerprint ?? intent?.manifest.fingerprint;
+  if (existingPart && !part) throw new EmolabError('store', `${setDir} holds shard ${formatPart(existingPart)} of a sharded extraction, not a whole store`, { file: setDir, hint: 'merge the shards with `emolab store merge <parts...> --out <store>`, or write to another --out folder' });
+  if (part && index && !index.part) throw new EmolabError('store', `${setDir} holds a whole store, not shard ${formatPart(part)}`, { file: setDir, hint: 'give each shard its own --out folder' });
+  if (part && existingPart && (existingPart.index !== part.index || existingPart.count !== part.count)) {
+    throw new EmolabError('store', `${setDir} holds shard ${formatPart(existingPart)}, not ${formatPart(part)}`, { file: setDir, hint: 'give each shard its own --out folder' });
+  }
+  if (part && existingFp && existingFp !== want.fingerprint) {
+    throw new EmolabError('store', `shard folder ${setDir} was started for manifest ${existingFp}, not this one (${want.fingerprint}, corpus ${manifest.corpus})`, { file: setDir, hint });
+  }
+  if (part && intent && !rebuild && intent.settings.fingerprint !== wantSettings) {
+    throw new EmolabError('store', `shard folder ${setDir} was started with other "${set.name}" settings (${intent.settings.fingerprint}) than these (${wantSettings})`, { file: setDir, hint });
+  }
+}
+
+/**
+ * Check that a store opened for reading belongs to `manifest`: every set was built for the same corpus, and
+ * lists every clip of the manifest (computed or quarantined). Throws an EmolabError naming the store
+ * folder, both corpora and both manifest fingerprints. (A store may hold more clips than the manifest.)
+ */
+export function assertStoreFor(store: FeatureStore, manifest: Pick<Manifest, 'corpus' | 'clips'>, sets: string[] = store.sets()): void {
+  const want = manifestRecord(manifest);
+  for (const name of sets) {
+    const index = store.index(name);
+    const have = index.manifest?.fingerprint ?? '(not recorded)';
+    if (index.corpus !== manifest.corpus) {
+      throw new EmolabError('store', `feature store ${store.dir} (set "${name}") was built for corpus "${index.corpus}" (manifest ${have}), not for "${manifest.corpus}" (manifest ${want.fingerprint})`, { file: store.dir, hint: `extract the features of ${manifest.corpus}: emolab features extract --corpus ${manifest.corpus} --out <dir>` });
+    }
+    const listed = new Set(index.shards.flatMap((s) => s.clips));
+    const missing = manifest.clips.filter((c) => !listed.has(c.id));
+    if (missing.length) {
+      throw new EmolabError('store', `feature store ${store.dir} (set "${name}", manifest ${have}) lacks ${missing.length} of the ${manifest.clips.length} clips of this ${manifest.corpus} manifest (${want.fingerprint}), e.g. ${missing.slice(0, 3).map((c) => c.id).join(', ')}`, { file: store.dir, hint: `rerun the extraction with this manifest into that folder (it keeps the shards it has): emolab features extract --corpus ${manifest.corpus} --out ${store.dir}` });
+    }
+  }
 }
 
 // ---------------------------------------------------------------- extraction (I/O, threads)
@@ -252,41 +417,65 @@ export const featureWorkerFiles = (): { boot: string; entry: string } => ({
   entry: join(repoRoot, 'lib', 'store', 'featureWorker.ts'),
 });
 
-/** Compute (or resume) the features of every clip of a manifest into `<dir>/<set.name>/`. */
+/** Compute (or resume) the features of every clip of a manifest (or of one part of it) into `<dir>/<set.name>/`. */
 export async function extractFeatures(opts: ExtractOptions): Promise<ExtractSummary> {
   const t0 = Date.now();
-  const { manifest, set } = opts;
+  const { manifest, set, part } = opts;
   const shardSize = opts.shardSize ?? 32;
   const setDir = join(opts.dir, set.name);
+  // Everything that can be refused is checked before a folder is made or a clip computed.
   if (!/^[A-Za-z0-9_.-]+$/.test(set.name)) throw new EmolabError('store', `feature set name "${set.name}" must be a plain folder name`);
-  mkdirSync(setDir, { recursive: true });
-  // Temp files left by a killed run are garbage (atomic writes): remove them.
-  for (const f of readdirSync(setDir)) if (f.endsWith('.tmp')) rmSync(join(setDir, f), { force: true });
-
-  const jobs = planShards(manifest, set, setDir, shardSize);
-  const results: (ShardResult | undefined)[] = jobs.map((j) => existingShard(j));
-  const todo = jobs.filter((_, i) => !results[i]);
-  const resumed = jobs.length - todo.length;
-  const todoClips = todo.reduce((a, j) => a + j.clips.length, 0);
-  const requested = opts.workers ?? availableParallelism();
-  const workers = Math.max(1, Math.min(Math.floor(requested), todo.length || 1));
-  if (workers > 1 && !set.ref) throw new EmolabError('store', `feature set "${set.name}" has no \`ref\`, so it cannot run on worker threads`, { hint: 'use workers: 1, or give the set a ref {module, exportName, options}' });
-  if (!opts.quiet && resumed > 0) console.error(`features ${set.name}: resuming, ${resumed}/${jobs.length} shards already done`);
-  const bar = progress(`features ${set.name}`, todoClips, { unit: 'clips', quiet: opts.quiet });
-  const onDone = async (r: ShardResult, job: ShardJob): Promise<void> => {
-    results[job.shard] = r;
-    await opts.onShardWritten?.(job.shard, job.file);
-  };
-
-  if (todo.length > 0 && workers <= 1) {
-    for (const job of todo) await onDone(await runShardJob(set, job, () => bar.tick()), job);
-  } else if (todo.length > 0) {
-    await runPool(set.ref!, todo, workers, () => bar.tick(), onDone);
+  const layout = planShards(manifest, set, setDir, shardSize);
+  if (part && !(Number.isInteger(part.count) && part.count >= 1 && Number.isInteger(part.index) && part.index >= 0 && part.index < part.count)) {
+    throw new EmolabError('store', `part ${part.index}/${part.count}: need 0 <= index < count`);
   }
-  bar.done();
-  const index = buildIndex(set, manifest.corpus, shardSize, jobs, results as ShardResult[]);
-  writeJsonAtomic(join(setDir, 'index.json'), index);
-  return { index, dir: setDir, computedShards: todo.length, resumedShards: resumed, clipsComputed: todoClips, seconds: (Date.now() - t0) / 1000, workers };
+  const split = part ? planParts(manifest.clips, part.count) : undefined;
+  const mine = split ? manifest.clips.filter((_, i) => split.partOf[i] === part!.index) : manifest.clips;
+  const jobs = part ? planShards({ ...manifest, clips: mine }, set, setDir, shardSize) : layout;
+  const requested = opts.workers ?? availableParallelism();
+  checkStoreFor(setDir, manifest, set, part, opts.rebuild);
+  const record = manifestRecord(manifest);
+
+  mkdirSync(setDir, { recursive: true });
+  const label = part ? `features ${set.name} [shard ${formatPart(part)}]` : `features ${set.name}`;
+  const lock = await acquireLock(setDir, { what: `${label} of ${manifest.corpus}`, wait: opts.waitForLock });
+  try {
+    checkStoreFor(setDir, manifest, set, part, opts.rebuild); // again under the lock: a concurrent run may have written meanwhile
+    // Temp files left by a killed run are garbage (atomic writes): remove them.
+    for (const f of readdirSync(setDir)) if (f.endsWith('.tmp')) rmSync(join(setDir, f), { force: true });
+    if (part) {
+      const intent: PartIntent = { format: 'emolab-feature-store-part', set: set.name, part: { index: part.index, count: part.count }, manifest: record, settings: { fingerprint: settingsFingerprint(set) }, shardSize };
+      writeJsonAtomic(join(setDir, 'part.json'), intent);
+    }
+    const results: (ShardResult | undefined)[] = jobs.map((j) => existingShard(j));
+    const todo = jobs.filter((_, i) => !results[i]);
+    const resumed = jobs.length - todo.length;
+    const todoClips = todo.reduce((a, j) => a + j.clips.length, 0);
+    const workers = Math.max(1, Math.min(Math.floor(requested), todo.length || 1));
+    if (workers > 1 && !set.ref) throw new EmolabError('store', `feature set "${set.name}" has no \`ref\`, so it cannot run on worker threads`, { hint: 'use workers: 1, or give the set a ref {module, exportName, options}' });
+    if (!opts.quiet && resumed > 0) console.error(`${label}: resuming, ${resumed}/${jobs.length} shards already done`);
+    const bar = progress(label, todoClips, { unit: 'clips', quiet: opts.quiet });
+    const onDone = async (r: ShardResult, job: ShardJob): Promise<void> => {
+      results[job.shard] = r;
+      await opts.onShardWritten?.(job.shard, job.file);
+    };
+
+    if (todo.length > 0 && workers <= 1) {
+      for (const job of todo) await onDone(await runShardJob(set, job, () => bar.tick()), job);
+    } else if (todo.length > 0) {
+      await runPool(set.ref!, todo, workers, () => bar.tick(), onDone);
+    }
+    bar.done();
+    const partRecord: PartRecord | undefined = part && split ? {
+      index: part.index, count: part.count, weight: split.weight, load: split.loads[part.index], totalLoad: split.loads.reduce((a, b) => a + b, 0),
+      layout: layout.map((j) => ({ file: basename(j.file), fingerprint: j.fingerprint, clips: j.clips.map((c) => c.id) })),
+    } : undefined;
+    const index = buildIndex(set, manifest.corpus, shardSize, jobs, results as ShardResult[], record, partRecord);
+    writeJsonAtomic(join(setDir, 'index.json'), index);
+    return { index, dir: setDir, computedShards: todo.length, resumedShards: resumed, clipsComputed: todoClips, seconds: (Date.now() - t0) / 1000, workers };
+  } finally {
+    lock.release();
+  }
 }
 
 type WorkerMessage = { type: 'clip'; clipId: string } | { type: 'shard'; result: ShardResult } | { type: 'error'; message: string };
@@ -355,6 +544,7 @@ export function openFeatureStore(dir: string): FeatureStore {
       ...(typeof index.set === 'string' ? [] : ['set']),
     ];
     if (incomplete.length) throw new EmolabError('store', `feature index lacks or garbles ${incomplete.join(', ')}`, { file, hint: 'rerun the extraction to rebuild it' });
+    if (index.part) throw new EmolabError('store', `this is shard ${index.part.index}/${index.part.count} of a sharded extraction (${Object.keys(index.clips).length} clips), not a whole store`, { file, hint: 'merge the shards first: emolab store merge <part dirs...> --out <store>' });
     indexes.set(index.set, { index, dir: setDir });
   };
   if (existsSync(join(dir, 'index.json'))) load(dir);

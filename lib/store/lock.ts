@@ -98,7 +98,7 @@ function createExclusive(file: string, info: LockInfo): boolean {
     if ((e as NodeJS.ErrnoException).code === 'EEXIST') return false;
     throw new EmolabError('store', `cannot create lock file: ${errorMessage(e)}`, { file });
   }
-  try { writeSync(fd, JSON.stringify(info) + '\n'); } finally { closeSync(fd); }
+  try { writeSync(fd, Buffer.from(JSON.stringify(info) + '\n', 'utf8')); } finally { closeSync(fd); }
   return true;
 }
 
@@ -140,7 +140,8 @@ export async function acquireLock(dir: string, opts: LockOptions): Promise<Lock>
   const pollMs = opts.pollMs ?? 200;
   const deadline = opts.wait === true ? Infinity : typeof opts.wait === 'number' ? Date.now() + opts.wait : -Infinity;
   mkdirSync(resolve(dir), { recursive: true });
-  if (held.has(file)) throw new EmolabError('store', `${opts.what}: this process already holds the lock`, { file, hint: 'two jobs of one process on one folder: run them one after the other' });
+  const mine = held.get(file);
+  if (mine) throw new EmolabError('store', `${opts.what}: ${dir} is locked by ${describe(mine)}: this process already holds the lock`, { file, hint: 'two jobs of one process on one folder: run them one after the other' });
   const info: LockInfo = { pid: process.pid, host: hostname(), started: new Date().toISOString(), what: opts.what, token: randomBytes(8).toString('hex') };
   for (;;) {
     if (createExclusive(file, info)) break;

@@ -28,21 +28,21 @@ function bulkySet(version: string): FeatureSet {
 }
 const manifest: Manifest = { corpus: 'faults', root: '/', quarantine: [], clips: ['a', 'bb', 'ccc'].map((id) => ({ id, corpus: 'faults', speaker: 's', audioPath: `/nowhere/${id}.wav` })) };
 
-/** Run 1 fits; run 2 (new version: every shard recomputed) hits the full disk; run 2 again after freeing space. */
+/** Run 1 fits; run 2 (new version, `rebuild`: every shard recomputed) hits the full disk; run 2 again after freeing space. */
 async function fullDiskScenario(storeRoot: string, fill: () => void, free: () => void): Promise<void> {
   const first = await extractFeatures({ manifest, dir: storeRoot, set: bulkySet('1'), workers: 1, shardSize: 1, quiet: true });
   assert.equal(first.computedShards, 3);
   const before = treeHashes(storeRoot);
   fill();
   await assert.rejects(
-    extractFeatures({ manifest, dir: storeRoot, set: bulkySet('2'), workers: 1, shardSize: 1, quiet: true }),
+    extractFeatures({ manifest, dir: storeRoot, set: bulkySet('2'), workers: 1, shardSize: 1, quiet: true, rebuild: true }),
     (e: unknown) => e instanceof EmolabError && e.stage === 'store' && /ENOSPC|no space/i.test(e.message) && /shard-00000\.safetensors/.test(e.file ?? ''),
   );
   assert.deepEqual(readdirSync(join(storeRoot, 'bulky')).filter((f) => f.endsWith('.tmp')), [], 'no temp file left');
   assert.deepEqual(treeHashes(storeRoot, /^filler$/), before, 'the earlier store is byte-for-byte intact');
   assert.equal(openFeatureStore(storeRoot).get('bb', 'x').data[0], 2 + 1, 'and still readable');
   free();
-  const second = await extractFeatures({ manifest, dir: storeRoot, set: bulkySet('2'), workers: 1, shardSize: 1, quiet: true });
+  const second = await extractFeatures({ manifest, dir: storeRoot, set: bulkySet('2'), workers: 1, shardSize: 1, quiet: true, rebuild: true });
   assert.equal(second.computedShards, 3);
   assert.equal(openFeatureStore(storeRoot).get('bb', 'x').data[0], 2 + 2);
 }
