@@ -6,13 +6,16 @@
  * Settings are complete objects from lib/experiments/li2024 (tiny HuBERT from scratch for ci and
  * cpu; facebook/hubert-base-ls960 with HFLEA's settings for paper).
  */
+import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { emodbFolds, emodbManifest } from '../data/emodb';
 import type { Manifest } from '../data/types';
 import { aggregateArms, type ArmAggregate, type EvaluatedFold } from '../eval/aggregate';
 import { initHubert, loadHubert, type HubertModel } from '../models/hubert';
 import { hubertTinyConfig } from '../models/hubertConfig';
-import { resultsDir } from '../paths';
+import { resultsDir, runsRoot } from '../paths';
+import { writeJsonAtomic } from '../store/atomic';
+import { hfleaRecordsRoot, type HfleaFoldRecord } from '../report/explorer';
 import { rowsToCsv, rowsToMarkdown, tableRows, type SerTableRow } from '../report/ser';
 import { writeFileAtomic } from '../store/atomic';
 import { loadAlignData, FOUR_CLASSES } from './data';
@@ -48,35 +51,57 @@ export interface HfleaExperiment {
   files: { csv: string; markdown: string };
 }
 
-export const HFLEA_ARMS = ['tapt', 'hflea'] as const;
-export const HFLEA_ARM_LABELS: Record<string, string> = { tapt: '(a) fine-tuned HuBERT (TAPT)', hflea: '(d) HFLEA: pseudo-label pretraining + attention' };
+/** The two evaluated models: after stage (2) FT (the baseline of the comparison) and after stage (5). */
+export const HFLEA_ARMS = ['ft', 'hflea'] as const;
+export const HFLEA_ARM_LABELS: Record<string, string> = { ft: 'TAPT + FT (fine-tuned HuBERT)', hflea: 'HFLEA: TAPT + FT + alignment pretraining + attention FT' };
+const NO_TAPT_LABELS: Record<string, string> = { ft: 'FT (fine-tuned HuBERT, no TAPT)', hflea: 'HFLEA without TAPT: FT + alignment pretraining + attention FT' };
 
 function encoderFactory(s: HfleaSettings): () => HubertModel {
   if (s.model === 'base') { const dir = s.checkpointDir!; return () => loadHubert(dir); }
   return () => initHubert(hubertTinyConfig(), s.config.seed);
 }
 
-/** Run HFLEA on the first `settings.folds` EmoDB folds; write results/hflea_emodb.{csv,md}. */
-export async function runHfleaEmodb(settings: HfleaSettings, manifest: Manifest = emodbManifest(undefined, { boredom: 'drop' }), opts: { keepModels?: boolean } = {}): Promise<HfleaExperiment> {
+/** Experiment name of the records: hflea-emodb-<profile>-<hash of the settings> (runs/hflea/<name>/). */
+export function hfleaExperimentName(s: HfleaSettings): string {
+  const h = createHash('sha256').update(JSON.stringify({ model: s.model, config: s.config, perClass: s.perClass })).digest('hex').slice(0, 8);
+  return `emodb-${s.profile}-${h}`;
+}
+
+/**
+ * Run HFLEA on the first `settings.folds` EmoDB folds; write results/hflea_emodb.{csv,md} and one
+ * record per fold under runs/hflea/<experiment>/ (the results explorer reads them). Stage (1) TAPT
+ * resumes from / reuses runs/hflea/<experiment>/tapt-<fold>/.
+ */
+export async function runHfleaEmodb(settings: HfleaSettings, manifest: Manifest = emodbManifest(undefined, { boredom: 'drop' }), opts: { keepModels?: boolean; root?: string } = {}): Promise<HfleaExperiment> {
   const folds = emodbFolds(manifest).slice(0, settings.folds);
   const runs: FoldRun[] = [];
   const records: EvaluatedFold[] = [];
+  const experiment = hfleaExperimentName(settings);
+  const root = opts.root ?? runsRoot();
+  const labels = settings.config.tapt ? HFLEA_ARM_LABELS : NO_TAPT_LABELS;
   for (const split of folds) {
     const data = await loadAlignData(manifest, split, { classes: FOUR_CLASSES, perClass: { train: settings.perClass.train ?? undefined, dev: settings.perClass.dev ?? undefined, test: settings.perClass.test ?? undefined }, normalize: settings.model === 'tiny', seed: settings.config.seed });
-    const result = await runHflea(data, settings.config, encoderFactory(settings));
+    const source = settings.model === 'base' ? `base:${settings.checkpointDir}` : `tiny-init-seed${settings.config.seed}`;
+    const result = await runHflea(data, settings.config, encoderFactory(settings), { taptDir: join(hfleaRecordsRoot(root), experiment, `tapt-${split.name}`), source });
     const ids = data.test.map((c) => c.id);
-    records.push({ arm: 'tapt', seed: settings.config.seed, fold: split.name, classes: data.classes, ids, truth: result.finetune.test.truth, pred: result.finetune.test.pred });
+    records.push({ arm: 'ft', seed: settings.config.seed, fold: split.name, classes: data.classes, ids, truth: result.finetune.test.truth, pred: result.finetune.test.pred });
     records.push({ arm: 'hflea', seed: settings.config.seed, fold: split.name, classes: data.classes, ids, truth: result.aligned.test.truth, pred: result.aligned.test.pred });
+    const rec: HfleaFoldRecord = {
+      schema: 'emolab.hflea-fold.v1', experiment, corpus: 'emodb', profile: settings.profile, fold: split.name, seed: settings.config.seed,
+      classes: data.classes, ids, speakers: data.test.map((c) => c.speaker), truth: result.finetune.test.truth,
+      arms: { ft: { label: labels.ft, pred: result.finetune.test.pred }, hflea: { label: labels.hflea, pred: result.aligned.test.pred } }, baseline: 'ft',
+    };
+    writeJsonAtomic(join(hfleaRecordsRoot(root), experiment, `${split.name}.json`), rec);
     if (!opts.keepModels) disposeHfleaModels(result);
     runs.push({ fold: split.name, data, result });
   }
-  const aggregates = aggregateArms(records, [...HFLEA_ARMS], { baseline: 'tapt' });
-  const rows = tableRows(aggregates, 'tapt').map((r) => ({ ...r, label: HFLEA_ARM_LABELS[r.arm] ?? r.arm }));
+  const aggregates = aggregateArms(records, [...HFLEA_ARMS], { baseline: 'ft' });
+  const rows = tableRows(aggregates, 'ft').map((r) => ({ ...r, label: labels[r.arm] ?? r.arm }));
   const scale = settings.profile === 'ci' ? '> **SMOKE-TEST SCALE (EMOLAB_PROFILE=ci)**: tiny HuBERT trained from scratch on a handful of clips; these numbers check the pipeline, they are not a reproduction of Li et al.\n\n' : '';
   const markdown = [
     `# HFLEA on EmoDB (${FOUR_CLASSES.join(', ')}), ${settings.model} HuBERT`,
     '',
-    scale + `Protocol: EmoDB leave-two-speakers-out, ${folds.length} fold(s); test speakers are never used for fine-tuning, clustering or pretraining; test scores alone (no (val+test)/2). Metrics in %, mean ± std over folds.`,
+    scale + `Protocol: EmoDB leave-two-speakers-out, ${folds.length} fold(s); test speakers are never used for TAPT, fine-tuning, clustering or pretraining; test scores alone (no (val+test)/2). Metrics in %, mean ± std over folds.` + (settings.config.tapt ? ` Stage (1) TAPT: ${settings.config.tapt.steps} masked-prediction updates on k-means (k = ${settings.config.tapt.k}) targets from layer ${settings.config.tapt.layer} of the starting model.` : ' No TAPT stage (config.tapt = null).'),
     '',
     rowsToMarkdown(rows).replace('| Pretraining |', '| Model |'),
     '',

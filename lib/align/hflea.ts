@@ -1,17 +1,21 @@
 /**
- * HFLEA — HuBERT-based frame-level emotional state alignment (Li et al., ICASSP 2024), four steps:
+ * HFLEA — HuBERT-based frame-level emotional state alignment (Li et al., ICASSP 2024), five stages
+ * (named as in the paper; the code's letters (a)-(d) of earlier versions are kept in field names):
  *
- *  (a) TAPT: fine-tune HuBERT for SER (utterance head on pooled frames);
- *  (b) take layer-`clusterLayer` frame embeddings (9 for Base) of the fine-tuned model and cluster
- *      them with k-means (k = 50) into frame-level pseudo-emotion labels (lib/pseudo kmeansFit);
- *  (c) continue HuBERT pretraining on those labels with the masked-prediction objective (span
- *      masking, cosine logits against learned label embeddings after a 256-d projection, tau 0.1,
- *      loss on masked frames; lib/align/pretrain);
- *  (d) fine-tune the re-pretrained encoder with a soft-attention pooling head for SER.
+ *  (1) TAPT, task-adaptive pretraining: HuBERT's masked-prediction pretraining continued on the task
+ *      audio, targets = k-means of a layer of the model at hand (./tapt; HFLEA: layer 9, k 500, 20k
+ *      updates). `config.tapt: null` skips it;
+ *  (2) FT, fine-tuning for SER (utterance head on pooled frames) — the "fine-tuned HuBERT" (a);
+ *  (3) frame-level pseudo-emotion labels: layer-`clusterLayer` frame embeddings (9 for Base) of the
+ *      fine-tuned model, clustered with k-means (k = 50; lib/pseudo kmeansFit) (b);
+ *  (4) frame-level emotional state alignment pretraining: continued masked prediction on those labels
+ *      (span masking, cosine logits against learned label embeddings after a 256-d projection, tau
+ *      0.1, loss on masked frames; lib/align/pretrain) (c);
+ *  (5) fine-tuning with an attention layer: soft-attention pooling head for SER (d).
  *
  * Protocol (stricter than the public HFLEA script, which pretrains on each fold's test audio and
  * reports (validation + test) / 2 at the best validation epoch): only training speakers' audio is
- * used in (a)-(c); the dev speakers select the best epoch of (a) and (d); test speakers are touched
+ * used in stages (1)-(4); the dev speakers select the best epoch of (2) and (5); test speakers are touched
  * only by the final evaluation, and the test score is reported alone.
  *
  * Everything trains on every tfjs backend (HuBERT's convolutions are im2col) with AdamW, a warm-up +
@@ -31,6 +35,7 @@ import { progress } from '../report/progress';
 import { EmolabError } from '../errors';
 import { HUBERT_BASE_MASK, spanMask, type SpanMaskOptions } from './masking';
 import { createMaskedPredictionHead, maskedPredictionLogits, maskedPredictionLoss, type MaskedPredictionHead } from './pretrain';
+import { runTapt, type TaptOptions, type TaptResult } from './tapt';
 
 /** One utterance: 16 kHz audio (already normalised if the model expects it) and its class index. */
 export interface AlignClip {
@@ -54,6 +59,8 @@ export interface StageOptions {
 }
 
 export interface HfleaConfig {
+  /** Stage (1), task-adaptive pretraining before fine-tuning; null: none (fine-tune the encoder as it comes). */
+  tapt: TaptOptions | null;
   /** Which hidden state is clustered: hidden_states[clusterLayer] (9 for Base, as HFLEA). */
   clusterLayer: number;
   /** k-means clusters (50). */
@@ -80,6 +87,9 @@ export interface HfleaConfig {
 export function hfleaBaseDefaults(): HfleaConfig {
   const ft: StageOptions = { epochs: 20, batchSize: 8, lr: 5e-5, warmupFraction: 0.1, weightDecay: 0.01, clipNorm: 1, cropSeconds: 6 };
   return {
+    // TAPT as in the HFLEA code: hubert-base layer-9 k-means with k = 500, 20k updates; fairseq's HuBERT
+    // pretraining crops (250,000 samples = 15.6 s) and clip norm (10); the conv encoder stays frozen, as in the other stages.
+    tapt: { layer: 9, k: 500, kmeansMaxFrames: 250_000, steps: 20_000, batchSize: 8, lr: 5e-5, warmupFraction: 0.08, weightDecay: 0.01, clipNorm: 10, cropSeconds: 15.6, mask: HUBERT_BASE_MASK, projDim: 256, temperature: 0.1, freezeFeatureEncoder: true, checkpointEvery: 1000, seed: 0 },
     clusterLayer: 9, k: 50, projDim: 256, temperature: 0.1, mask: HUBERT_BASE_MASK,
     freezeFeatureEncoder: true, pretrainFrom: 'finetuned', poolingA: 'attention',
     finetune: ft, pretrain: { ...ft, epochs: 20, lr: 5e-5 }, finetuneAttention: ft,
@@ -94,6 +104,9 @@ export function hfleaBaseDefaults(): HfleaConfig {
 export function hfleaTinyDefaults(): HfleaConfig {
   const ft: StageOptions = { epochs: 3, batchSize: 8, lr: 2e-3, warmupFraction: 0.1, weightDecay: 0.01, clipNorm: 1, cropSeconds: 1.5 };
   return {
+    // TAPT targets from layer 3 of 4 (HFLEA's 9 of 12 is at the same relative depth), k = 50 (500 for
+    // ~100 h of IEMOCAP-size audio; EmoDB's training speakers have ~28k frames); steps per profile.
+    tapt: { layer: 3, k: 50, kmeansMaxFrames: 0, steps: 300, batchSize: 8, lr: 1e-3, warmupFraction: 0.1, weightDecay: 0.01, clipNorm: 1, cropSeconds: 1.5, mask: { startProb: 0.08, length: 5, minSpans: 2 }, projDim: 256, temperature: 0.1, freezeFeatureEncoder: false, checkpointEvery: 50, seed: 0 },
     clusterLayer: 3, k: 8, projDim: 256, temperature: 0.1, mask: { startProb: 0.08, length: 5, minSpans: 2 },
     freezeFeatureEncoder: false, pretrainFrom: 'finetuned', poolingA: 'attention',
     finetune: ft, pretrain: { ...ft, epochs: 3, lr: 1e-3 }, finetuneAttention: ft,
@@ -371,13 +384,15 @@ export interface HfleaData {
 
 export interface HfleaResult {
   config: HfleaConfig;
-  /** Step (a): the TAPT/fine-tuned model with its head, on test. */
+  /** Stage (1), TAPT (absent when config.tapt is null). */
+  tapt?: TaptResult;
+  /** Stage (2) FT: the fine-tuned model (after TAPT when config.tapt is set) with its head, on test. */
   finetune: SerTrainResult & { test: SerEvaluation };
-  /** Step (b). */
+  /** Stage (3): frame pseudo-emotion labels. */
   clusters: { k: number; layer: number; inertia: number; frames: number; clusterSizes: number[] };
-  /** Step (c). */
+  /** Stage (4): alignment pretraining on the pseudo-labels. */
   pretrain: PretrainResult;
-  /** Step (d): attention-pooling fine-tune of the re-pretrained encoder, on test. */
+  /** Stage (5): attention-pooling fine-tune of the re-pretrained encoder, on test. */
   aligned: SerTrainResult & { test: SerEvaluation };
   /** Frame pseudo-labels of each training clip (step b). */
   trainFrameIds: Int32Array[];
@@ -399,18 +414,21 @@ function cloneHubert(m: HubertModel): HubertModel {
 }
 
 /**
- * Run (a)-(d). `makeEncoder` returns the starting encoder (a loaded checkpoint, or initHubert for the
- * tiny model trained from scratch); it is called twice when pretrainFrom = 'original'.
+ * Run stages (1)-(5). `makeEncoder` returns the starting encoder (a loaded checkpoint, or initHubert for
+ * the tiny model trained from scratch); it is called twice when pretrainFrom = 'original'.
+ * `opts.taptDir` makes stage (1) resumable there; `opts.source` names the starting weights.
  */
-export async function runHflea(data: HfleaData, cfg: HfleaConfig, makeEncoder: () => HubertModel): Promise<HfleaResult> {
+export async function runHflea(data: HfleaData, cfg: HfleaConfig, makeEncoder: () => HubertModel, opts: { taptDir?: string; source?: string } = {}): Promise<HfleaResult> {
   assertSpeakerIndependent(data);
   const nC = data.classes.length;
-  // (a)
   const encA = makeEncoder();
+  // (1) TAPT on the training speakers' audio
+  const tapt = cfg.tapt ? await runTapt(encA, data.train, cfg.tapt, { dir: opts.taptDir, source: opts.source ?? `seed${cfg.seed}`, maxEvalSeconds: cfg.maxEvalSeconds }) : undefined;
+  // (2) FT (a)
   const a = createSerModel(encA, nC, cfg.poolingA, deriveSeed(cfg.seed, 1));
-  const ftA = await trainSer(a, data.train, data.dev, nC, cfg.finetune, cfg.freezeFeatureEncoder, deriveSeed(cfg.seed, 2), '(a) fine-tune', cfg.maxEvalSeconds);
+  const ftA = await trainSer(a, data.train, data.dev, nC, cfg.finetune, cfg.freezeFeatureEncoder, deriveSeed(cfg.seed, 2), '(2) FT fine-tune', cfg.maxEvalSeconds);
   const testA = evaluateSer(a, data.test, nC, cfg.maxEvalSeconds);
-  // (b)
+  // (3) pseudo-emotion labels (b)
   const emb = layerEmbeddings(encA, data.train, cfg.clusterLayer, cfg.maxEvalSeconds);
   const km = kmeansFit(emb.data, emb.dim, cfg.k, { seed: cfg.seed });
   const trainIds = splitIds(km.ids, emb.lengths);
@@ -418,17 +436,18 @@ export async function runHflea(data: HfleaData, cfg: HfleaConfig, makeEncoder: (
   const testFrameIds = splitIds(assignClusters(testEmb.data, testEmb.dim, km.centroids, km.k).ids, testEmb.lengths);
   const sizes = new Array(km.k).fill(0);
   for (const id of km.ids) sizes[id]++;
-  // (c)
+  // (4) alignment pretraining (c)
   const encC = cfg.pretrainFrom === 'finetuned' ? cloneHubert(encA) : makeEncoder();
   const mp = createMaskedPredictionHead(encC.config.hiddenSize, cfg.k, deriveSeed(cfg.seed, 3), cfg.projDim, cfg.temperature);
-  const pre = await pretrainMasked(encC, mp, data.train, trainIds, cfg);
+  const pre = await pretrainMasked(encC, mp, data.train, trainIds, cfg, '(4) alignment pretraining');
   tf.dispose(Object.values(mp.params));
-  // (d)
+  // (5) attention fine-tune (d)
   const d = createSerModel(encC, nC, 'attention', deriveSeed(cfg.seed, 4));
-  const ftD = await trainSer(d, data.train, data.dev, nC, cfg.finetuneAttention, cfg.freezeFeatureEncoder, deriveSeed(cfg.seed, 5), '(d) attention fine-tune', cfg.maxEvalSeconds);
+  const ftD = await trainSer(d, data.train, data.dev, nC, cfg.finetuneAttention, cfg.freezeFeatureEncoder, deriveSeed(cfg.seed, 5), '(5) attention fine-tune', cfg.maxEvalSeconds);
   const testD = evaluateSer(d, data.test, nC, cfg.maxEvalSeconds);
   return {
     config: cfg,
+    ...(tapt ? { tapt } : {}),
     finetune: { ...ftA, test: testA },
     clusters: { k: km.k, layer: cfg.clusterLayer, inertia: km.inertia, frames: km.ids.length, clusterSizes: sizes },
     pretrain: pre,

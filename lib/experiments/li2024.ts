@@ -3,6 +3,8 @@
  * alignment), one typed object per profile; notebook 09 overrides it in its parameters cell
  * through `li2024Settings(profile, over)`, and what ran is written beside the result table.
  *
+ * Stage (1), TAPT (lib/align/tapt), is sized per profile: ci 12 updates, cpu 600, paper 20,000 (HFLEA's).
+ *
  *   ci    tiny HuBERT from scratch, a few clips per class, one fold, 3 epochs per stage (smoke test).
  *   cpu   tiny HuBERT from scratch on every EmoDB clip of the four classes of fold 1, 6 epochs per
  *         step (the default; 5 folds did not finish within 30 minutes on a shared 2-core machine).
@@ -37,15 +39,23 @@ const withEpochs = (c: HfleaConfig, epochs: number, cropSeconds?: number): Hflea
 
 export function li2024Profile(profile: ProfileName): Li2024Settings {
   if (profile === 'ci') {
+    const base = withEpochs(hfleaTinyDefaults(), 3, 1);
     return {
       paper: 'li2024', profile, model: 'tiny', checkpointDir: null,
-      config: { ...withEpochs(hfleaTinyDefaults(), 3, 1), maxEvalSeconds: 3 },
+      // TAPT: 12 updates on 1 s crops, checkpoint every 6 (the resume path runs in CI too)
+      config: { ...base, tapt: { ...base.tapt!, steps: 12, checkpointEvery: 6, cropSeconds: 1 }, maxEvalSeconds: 3 },
       perClass: { train: 4, dev: 2, test: 3 }, folds: 1,
     };
   }
   if (profile === 'cpu') {
     // One fold: five folds at 6 epochs per step did not finish in 30 min of a shared 2-core machine.
-    return { paper: 'li2024', profile, model: 'tiny', checkpointDir: null, config: withEpochs(hfleaTinyDefaults(), 6), perClass: { train: null, dev: null, test: null }, folds: 1 };
+    // Stage (1) TAPT: 600 updates of batch 8 x 1.5 s crops (~23 passes over fold 1's 207 training
+    // clips). Measured here (wasm, one thread, both cores busy with other work): 0.54 s per update,
+    // plus ~23 s for the layer-3 embeddings and k-means (k = 50, 28k frames): about 6 minutes, inside
+    // the ~10 minutes on one core this stage may take at the cpu profile; 20k updates (HFLEA) would
+    // take 3 hours. The other stages' settings are unchanged.
+    const c = withEpochs(hfleaTinyDefaults(), 6);
+    return { paper: 'li2024', profile, model: 'tiny', checkpointDir: null, config: { ...c, tapt: { ...c.tapt!, steps: 600, checkpointEvery: 100 } }, perClass: { train: null, dev: null, test: null }, folds: 1 };
   }
   return { paper: 'li2024', profile, model: 'base', checkpointDir: hubertBaseDir(), config: hfleaBaseDefaults(), perClass: { train: null, dev: null, test: null }, folds: 5 };
 }

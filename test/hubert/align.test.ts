@@ -80,11 +80,11 @@ function toyConfig(): { model: HubertConfig; hflea: HfleaConfig } {
   const st = { ...d.finetune, epochs: 4, batchSize: 4, lr: 3e-3, cropSeconds: 0.3 };
   return {
     model: { ...hubertTinyConfig(), numHiddenLayers: 1, hiddenDropout: 0, attentionDropout: 0 },
-    hflea: { ...d, clusterLayer: 1, k: 3, finetune: st, pretrain: { ...st, epochs: 1 }, finetuneAttention: st, maxEvalSeconds: 0.3 },
+    hflea: { ...d, tapt: { ...d.tapt!, layer: 1, k: 3, steps: 4, batchSize: 4, cropSeconds: 0.3, checkpointEvery: 2 }, clusterLayer: 1, k: 3, finetune: st, pretrain: { ...st, epochs: 1 }, finetuneAttention: st, maxEvalSeconds: 0.3 },
   };
 }
 
-test('HFLEA (a)-(d) end to end on a toy task: learns it, clusters every train frame, keeps test speakers out', async () => {
+test('HFLEA stages (1)-(5) end to end on a toy task: learns it, clusters every train frame, keeps test speakers out', async () => {
   await initBackend('wasm');
   const { model, hflea } = toyConfig();
   const data = { train: toyClips(8, 'tr', 1), dev: toyClips(4, 'dv', 2), test: toyClips(4, 'te', 3), classes: ['tone', 'noise'] };
@@ -101,6 +101,8 @@ test('HFLEA (a)-(d) end to end on a toy task: learns it, clusters every train fr
   assert.equal(r.testFrameIds.length, 4);
   assert.ok(r.testFrameIds.every((ids) => ids.length === frames && ids.every((id) => id >= 0 && id < 3)));
   assert.equal(r.pretrain.losses.length, 2);
+  assert.equal(r.tapt!.losses.length, 4, 'stage (1) TAPT ran its 4 updates');
+  assert.equal(r.tapt!.targets.layer, 1);
   assert.ok(r.pretrain.maskedFraction > 0 && r.pretrain.maskedFraction < 1);
   for (const att of r.aligned.test.attention) {
     assert.equal(att.length, frames);
