@@ -42,7 +42,7 @@ export const FEATURE_SUBCOMMANDS: FeaturesSubcommand[] = [
   },
   {
     name: 'extract',
-    summary: 'audio features (fbank, energy, F0) of a whole corpus into a resumable feature store',
+    summary: 'audio features (fbank, energy, F0) of a whole corpus into a resumable feature store; --shard i/n (0-based) computes part i of n into its own --out, joined by `emolab store merge`; --rebuild replaces a store of other settings',
     usage: 'emolab features extract --corpus emodb --out <store dir> [--root <corpus dir>] [--workers N] [--shard-size 32] [--limit N]',
     run: runExtract,
   },
@@ -91,7 +91,7 @@ async function runParity(defaultKind: 'fbank' | 'mfcc', argv: string[]): Promise
 
 async function runExtract(argv: string[]): Promise<number> {
   const cmd = 'features extract';
-  const a = parseArgs(cmd, argv, { values: ['corpus', 'out', 'root', 'workers', 'shard-size', 'limit'] });
+  const a = parseArgs(cmd, argv, { values: ['corpus', 'out', 'root', 'workers', 'shard-size', 'limit', 'shard'], booleans: ['rebuild'] });
   const corpus = flagString(a, 'corpus', 'emodb')!;
   const out = flagString(a, 'out');
   if (!out) throw new EmolabError('cli', `emolab ${cmd}: --out <store dir> is required`);
@@ -99,13 +99,15 @@ async function runExtract(argv: string[]): Promise<number> {
   const shardSize = flagNumber(a, cmd, 'shard-size', 32)!;
   const limit = flagNumber(a, cmd, 'limit');
   const { corpusManifest } = await import('../data/corpora');
+  const shard = flagString(a, 'shard');
+  const part = shard !== undefined ? (await import('../store/partition')).parsePartSpec(shard) : undefined;
   const { audioFeatureSet } = await import('./featureSet');
   const { extractFeatures } = await import('../store/featureStore');
   const full = corpusManifest(corpus, { root: flagString(a, 'root') });
   const manifest = limit !== undefined ? { ...full, clips: full.clips.slice(0, limit) } : full;
-  const s = await extractFeatures({ manifest, dir: resolve(out), set: audioFeatureSet(), workers, shardSize });
+  const s = await extractFeatures({ manifest, dir: resolve(out), set: audioFeatureSet(), workers, shardSize, part, rebuild: Boolean(a.flags.rebuild) });
   const q = s.index.quarantine;
-  console.log(`features audio: ${Object.keys(s.index.clips).length} clips in ${s.index.shards.length} shards at ${s.dir} (${s.computedShards} computed, ${s.resumedShards} resumed, ${s.workers} worker(s), ${s.seconds.toFixed(1)} s)`);
+  console.log(`features audio${part ? ` [shard ${shard}]` : ''}: ${Object.keys(s.index.clips).length} clips in ${s.index.shards.length} shards at ${s.dir} (${s.computedShards} computed, ${s.resumedShards} resumed, ${s.workers} worker(s), ${s.seconds.toFixed(1)} s)`);
   if (q.length) console.log(`quarantined ${q.length}:\n${q.map((x) => `  ${x.clipId} [${x.file}]: ${x.reason}`).join('\n')}`);
   return 0;
 }
