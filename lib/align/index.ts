@@ -15,3 +15,4 @@ export * from './hflea';
 export * from './data';
 export * from './figures';
 export * from './experiment';
+export * from './tapt';
