@@ -18,6 +18,7 @@ One step = zero_grad, forward, backward, (clip), optimizer.step() (skipped when 
 is forward + backward only); on CUDA each step ends with a synchronize.
 """
 import json
+import os
 import math
 import resource
 import statistics
@@ -278,7 +279,22 @@ def main():
         "params": sum(p.numel() for p in model.parameters()),
         "peak_rss_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
         "loss_first": losses[0], "loss_last": losses[-1], "torch": torch.__version__,
+        "blas_libraries": blas_libraries(),
     }))
+
+
+def blas_libraries():
+    """The BLAS shared libraries this process has mapped (which libblas.so.3 torch really uses)."""
+    seen = []
+    try:
+        with open("/proc/self/maps") as f:
+            for line in f:
+                path = line.split()[-1] if len(line.split()) >= 6 else ""
+                if ("blas" in path or "mkl" in path) and path not in seen:
+                    seen.append(os.path.realpath(path) if os.path.exists(path) else path)
+    except OSError:
+        return ["unknown (/proc/self/maps unreadable)"]
+    return sorted(set(seen))
 
 
 if __name__ == "__main__":

@@ -2,9 +2,17 @@
  * Training-step benchmark, side by side with PyTorch:
  *
  *   npm run bench -- train [--backend wasm|cpu|webgpu|tensorflow] [--preset tiny,base,hubert-base,issue-ref]
- *                          [--batch B] [--frames T] [--steps N] [--warmup W] [--torch-threads 1,2] [--no-torch]
- *                          [--torch-device cpu|cuda] [--torch-ld-path <dir with libblas.so.3>] [--conv im2col|native] [--tf-flags WEBGPU_CPU_FORWARD=false,...]
- *                          [--profile] [--dp-probe] [--out file.json]
+ *                          [--kernels wasm,native] [--batch B] [--frames T] [--steps N] [--warmup W] [--torch-threads 1] [--no-torch]
+ *                          [--torch-device cpu|cuda] [--torch-blas openblas|reference|system] [--torch-ld-path <dir with libblas.so.3>]
+ *                          [--conv im2col|native] [--tf-flags WEBGPU_CPU_FORWARD=false,...] [--profile] [--dp-probe] [--out file.json]
+ *
+ * On wasm every preset runs on each kernel set of `--kernels` (default: wasm and, when built, native;
+ * lib/accel) in one process, interleaved step by step (wasm, native, native, wasm, ...), so the A/B ratio
+ * is measured under the same load. PyTorch gets OpenBLAS by default (`--torch-blas openblas`): Debian's
+ * python3-torch links libblas.so.3, and the run puts Debian's OpenBLAS folder holding a libblas.so.3
+ * (/usr/lib/<arch>/openblas-pthread) first on its LD_LIBRARY_PATH, whatever the system alternative says;
+ * `reference` puts the netlib folder (/usr/lib/<arch>/blas) first, `system` leaves the alternative. Each
+ * torch result lists the BLAS libraries its process really mapped (/proc/self/maps).
  *
  * One training step = forward + backward + global-norm clip + AdamW update (the step of lib/train/trainer),
  * timed one by one after `warmup` untimed steps; the table shows the median (and min) of N, samples/s,
@@ -21,8 +29,8 @@
  *
  * bench/reference_torch.py builds the same models (same shapes, layer counts and optimizer) and times the
  * same steps with torch.set_num_threads(n) for each n of --torch-threads, when /usr/bin/python3 has torch.
- * Ours runs on one thread (wasm under Node and cpu are single-threaded), so `ours / torch@1` is the
- * like-for-like ratio. Results go to bench/results/<backend>-<date>.json.
+ * Ours runs on one thread (wasm under Node and cpu are single-threaded; OpenBLAS at EMOLAB_BLAS_THREADS=1),
+ * so `ours / torch@1` is the like-for-like ratio. Results go to bench/results/<backend>-<date>.json.
  */
 import * as tf from '@tensorflow/tfjs';
 import { execFileSync } from 'node:child_process';
@@ -30,6 +38,8 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { describeBackend, initBackend, parseBackendRequest } from '../lib/backend';
+import { ADDON_PATH, describeKernels, kernelReport, setKernels, type KernelReport, type KernelSet } from '../lib/accel';
+import { goncalves2022Profile } from '../lib/experiments/goncalves2022';
 import { flagNumber, flagString, parseArgs } from '../lib/cli/args';
 import { EmolabError } from '../lib/errors';
 import { encoderConfig, type EncoderConfig } from '../lib/models/encoder';
@@ -187,6 +197,8 @@ export function median(xs: number[]): number {
 
 export interface CaseResult {
   preset: TrainPreset;
+  /** wasm: the kernel set this result ran on (lib/accel); absent on other backends. */
+  kernels?: KernelSet;
   batch: number;
   /** 10 ms frames (hubert-base: samples / 160). */
   frames: number;
@@ -210,43 +222,65 @@ export interface CaseResult {
 
 const load = (): number => Math.round(loadavg()[0] * 100) / 100;
 
-/** Time one case on the running backend. */
+/** Time one case on the running backend (the kernel set active now). */
 export function runCase(spec: CaseSpec, steps: number, warmup: number): CaseResult {
+  return runCaseAB(spec, steps, warmup, [undefined])[0];
+}
+
+/**
+ * Time one case on each kernel set of `sets` (undefined: leave the kernels as they are), interleaved:
+ * the same model and optimizer, step i runs the sets in turn, in an order that alternates from step to
+ * step (ABBA...), so load changes hit every set alike. Returns one result per set.
+ */
+export function runCaseAB(spec: CaseSpec, steps: number, warmup: number, sets: (KernelSet | undefined)[]): CaseResult[] {
   const before = load();
   const c = buildCase(spec);
   const { step, peakBytes, optimizer } = makeStep(c, spec);
+  const use = (k: KernelSet | undefined) => { if (k) setKernels(k); };
   let rss = process.memoryUsage().rss;
-  const losses: number[] = [];
-  for (let i = 0; i < warmup; i++) { losses.push(step()); rss = Math.max(rss, process.memoryUsage().rss); }
-  const ms: number[] = [];
-  const cpuMs: number[] = [];
-  for (let i = 0; i < steps; i++) {
-    const t0 = performance.now();
-    const c0 = process.cpuUsage();
-    losses.push(step());
-    const dc = process.cpuUsage(c0);
-    ms.push(performance.now() - t0);
-    cpuMs.push((dc.user + dc.system) / 1000);
+  const per = sets.map(() => ({ losses: [] as number[], ms: [] as number[], cpuMs: [] as number[], fwd: [] as number[] }));
+  for (let i = 0; i < warmup; i++) {
+    sets.forEach((k, j) => { use(k); per[j].losses.push(step()); });
     rss = Math.max(rss, process.memoryUsage().rss);
   }
-  const fwd: number[] = [];
+  const order = (i: number) => (i % 2 ? [...sets.keys()].reverse() : [...sets.keys()]);
+  for (let i = 0; i < steps; i++) {
+    for (const j of order(i)) {
+      use(sets[j]);
+      const t0 = performance.now();
+      const c0 = process.cpuUsage();
+      per[j].losses.push(step());
+      const dc = process.cpuUsage(c0);
+      per[j].ms.push(performance.now() - t0);
+      per[j].cpuMs.push((dc.user + dc.system) / 1000);
+    }
+    rss = Math.max(rss, process.memoryUsage().rss);
+  }
   for (let i = 0; i < Math.max(1, Math.min(steps, 5)); i++) {
-    const t0 = performance.now();
-    tf.tidy(() => { c.loss(false).dataSync(); });
-    fwd.push(performance.now() - t0);
+    for (const j of order(i)) {
+      use(sets[j]);
+      const t0 = performance.now();
+      tf.tidy(() => { c.loss(false).dataSync(); });
+      per[j].fwd.push(performance.now() - t0);
+    }
   }
   const frames = spec.preset === 'hubert-base' ? spec.samples / HUBERT_SAMPLES_PER_FRAME : spec.frames;
-  const res: CaseResult = {
-    preset: spec.preset, batch: spec.batch, frames, params: countParams(c.params), warmup, steps,
-    ms_median: median(ms), ms_min: Math.min(...ms), ms_all: ms.map((x) => Math.round(x * 100) / 100),
-    cpu_ms_median: median(cpuMs),
-    forward_ms_median: median(fwd), samples_per_s: spec.batch / (median(ms) / 1000),
-    peak_tf_bytes: peakBytes(), peak_rss_bytes: rss, loss_first: losses[0], loss_last: losses[losses.length - 1],
-    load_before: before, load_after: load(),
-  };
+  const after = load();
+  const out = sets.map((k, j): CaseResult => {
+    const { losses, ms, cpuMs, fwd } = per[j];
+    return {
+      preset: spec.preset, ...(k ? { kernels: k } : tf.getBackend() === 'wasm' ? { kernels: kernelReport().active } : {}),
+      batch: spec.batch, frames, params: countParams(c.params), warmup, steps,
+      ms_median: median(ms), ms_min: Math.min(...ms), ms_all: ms.map((x) => Math.round(x * 100) / 100),
+      cpu_ms_median: median(cpuMs),
+      forward_ms_median: median(fwd), samples_per_s: spec.batch / (median(ms) / 1000),
+      peak_tf_bytes: peakBytes(), peak_rss_bytes: rss, loss_first: losses[0], loss_last: losses[losses.length - 1],
+      load_before: before, load_after: after,
+    };
+  });
   optimizer.dispose();
   c.dispose();
-  return res;
+  return out;
 }
 
 /** Per-kernel time of one training step (tf.profile), summed by kernel name, largest first. */
@@ -313,6 +347,20 @@ export async function gradientExchangeMs(numParams: number, rounds = 10): Promis
 export interface TorchResult {
   preset: string; threads: number; ms_median: number; ms_min: number; cpu_ms_median: number; forward_ms_median: number; samples_per_s: number;
   params: number; peak_rss_bytes: number; loss_first: number; loss_last: number; torch: string;
+  /** BLAS libraries the torch process had mapped (resolved paths). */
+  blas_libraries?: string[];
+}
+
+export type TorchBlas = 'openblas' | 'reference' | 'system';
+
+/** The folder holding the libblas.so.3 that `--torch-blas` asks for (undefined: leave the system's alternative). */
+export function torchBlasFolder(which: TorchBlas, arch = process.arch === 'arm64' ? 'aarch64-linux-gnu' : 'x86_64-linux-gnu'): string | undefined {
+  if (which === 'system') return undefined;
+  const dir = which === 'openblas' ? `/usr/lib/${arch}/openblas-pthread` : `/usr/lib/${arch}/blas`;
+  if (!existsSync(join(dir, 'libblas.so.3'))) {
+    throw new EmolabError('bench', `--torch-blas ${which}: no libblas.so.3 in ${dir}`, { hint: which === 'openblas' ? 'apt-get install libopenblas0-pthread (or libopenblas-dev)' : 'apt-get install libblas3' });
+  }
+  return dir;
 }
 
 /** The python with torch (EMOLAB_TORCH_PYTHON overrides, e.g. a GPU machine's CUDA build). */
@@ -367,8 +415,15 @@ export function parseTfFlags(raw: string | undefined): Record<string, number | b
   return out;
 }
 
+/** `--kernels wasm,native` (default: wasm, plus native when the addon is built). */
+export function parseKernelSets(raw: string | undefined, built = existsSync(ADDON_PATH)): KernelSet[] {
+  const list = (raw ?? (built ? 'wasm,native' : 'wasm')).split(',').map((x) => x.trim()).filter(Boolean);
+  for (const k of list) if (k !== 'wasm' && k !== 'native') throw new EmolabError('bench', `--kernels takes wasm and/or native, got "${k}"`);
+  return list as KernelSet[];
+}
+
 function parseThreads(raw: string | undefined): number[] {
-  const list = (raw ?? '1,2').split(',').map(Number);
+  const list = (raw ?? '1').split(',').map(Number);
   if (list.some((n) => !Number.isInteger(n) || n < 1)) throw new EmolabError('bench', `--torch-threads must be positive integers, got "${raw}"`);
   return list;
 }
@@ -383,10 +438,10 @@ const mib = (b: number): string => (b / 2 ** 20).toFixed(0);
  */
 export function formatTable(backend: string, ours: CaseResult[], torch: Record<string, TorchResult[]>): string {
   const threads = Object.keys(torch).map(Number).sort((a, b) => a - b);
-  const head = ['preset', 'batch x frames', 'params', `${backend} ms wall/cpu`, 'fwd ms', 'samples/s', 'peak tf MiB', 'peak RSS MiB',
+  const head = ['preset', 'kernels', 'batch x frames', 'params', `${backend} ms wall/cpu`, 'fwd ms', 'samples/s', 'peak tf MiB', 'peak RSS MiB',
     ...threads.flatMap((t) => [`torch@${t} ms wall/cpu`, `ours/torch@${t} wall/cpu`])];
   const rows = ours.map((r) => {
-    const cells = [r.preset, `${r.batch} x ${r.frames}`, `${(r.params / 1e6).toFixed(2)} M`, `${fmt(r.ms_median)} / ${fmt(r.cpu_ms_median)}`,
+    const cells = [r.preset, r.kernels ?? '-', `${r.batch} x ${r.frames}`, `${(r.params / 1e6).toFixed(2)} M`, `${fmt(r.ms_median)} / ${fmt(r.cpu_ms_median)}`,
       fmt(r.forward_ms_median), fmt(r.samples_per_s), mib(r.peak_tf_bytes), mib(r.peak_rss_bytes)];
     for (const t of threads) {
       const tr = torch[t]?.find((x) => x.preset === r.preset);
@@ -402,11 +457,11 @@ export function formatTable(backend: string, ours: CaseResult[], torch: Record<s
 
 export async function run(argv: string[]): Promise<void> {
   const a = parseArgs('bench train', argv, {
-    values: ['backend', 'preset', 'batch', 'frames', 'steps', 'warmup', 'torch-threads', 'torch-device', 'torch-ld-path', 'out', 'conv', 'tf-flags'],
+    values: ['backend', 'preset', 'kernels', 'batch', 'frames', 'steps', 'warmup', 'torch-threads', 'torch-device', 'torch-blas', 'torch-ld-path', 'out', 'conv', 'tf-flags'],
     booleans: ['no-torch', 'profile', 'dp-probe'],
   });
   if (a.flags.help) {
-    console.log('usage: npm run bench -- train [--backend wasm|cpu|webgpu|tensorflow] [--preset tiny,base,hubert-base,issue-ref] [--batch B] [--frames T] [--steps N] [--warmup W] [--torch-threads 1,2] [--torch-device cpu|cuda] [--torch-ld-path DIR] [--conv im2col|native] [--tf-flags NAME=v,...] [--no-torch] [--profile] [--dp-probe] [--out file]');
+    console.log('usage: npm run bench -- train [--backend wasm|cpu|webgpu|tensorflow] [--preset tiny,base,hubert-base,issue-ref] [--kernels wasm,native] [--batch B] [--frames T] [--steps N] [--warmup W] [--torch-threads 1] [--torch-device cpu|cuda] [--torch-blas openblas|reference|system] [--torch-ld-path DIR] [--conv im2col|native] [--tf-flags NAME=v,...] [--no-torch] [--profile] [--dp-probe] [--out file]');
     return;
   }
   const report = await initBackend(parseBackendRequest(flagString(a, 'backend') ?? process.env.EMOLAB_BACKEND));
@@ -420,13 +475,18 @@ export async function run(argv: string[]): Promise<void> {
   if (conv !== 'im2col' && conv !== 'native') throw new EmolabError('bench', `--conv must be im2col or native, got "${conv}"`);
   const presets = parsePresets(flagString(a, 'preset'));
   const threads = parseThreads(flagString(a, 'torch-threads'));
+  const kernelSets: (KernelSet | undefined)[] = report.name === 'wasm' ? parseKernelSets(flagString(a, 'kernels')) : [undefined];
   const torchDevice = flagString(a, 'torch-device', 'cpu')!;
   // e.g. an OpenBLAS libblas.so.3 folder: Debian's python3-torch is linked to libblas.so.3, which is the
   // reference (netlib) BLAS unless an optimised one is installed as the alternative.
-  const torchLdPath = flagString(a, 'torch-ld-path');
+  const torchBlas = flagString(a, 'torch-blas', 'openblas') as TorchBlas;
+  if (!['openblas', 'reference', 'system'].includes(torchBlas)) throw new EmolabError('bench', `--torch-blas must be openblas, reference or system, got "${torchBlas}"`);
+  const torchLdPath = flagString(a, 'torch-ld-path') ?? (a.flags['no-torch'] ? undefined : torchBlasFolder(torchBlas));
   if (torchLdPath && !existsSync(join(torchLdPath, 'libblas.so.3'))) throw new EmolabError('bench', 'no libblas.so.3 in --torch-ld-path', { file: torchLdPath });
-  const torchOk = a.flags['no-torch'] ? { ok: false as const, reason: '--no-torch' } : torchAvailable();
-  console.log(`bench train: ${describeBackend(report)}; ${availableParallelism()} cores (${cpus()[0]?.model ?? '?'}), load ${load()}; torch: ${torchOk.ok ? `${torchOk.version} on ${torchDevice}, threads ${threads.join(',')}${torchLdPath ? `, LD_LIBRARY_PATH=${torchLdPath}` : ''}` : torchOk.reason}`);
+  const torchOk: { ok: true; version: string } | { ok: false; reason: string } = a.flags['no-torch'] ? { ok: false, reason: '--no-torch' } : torchAvailable();
+  const torchWhy = 'reason' in torchOk ? torchOk.reason : '';
+  const defaultEncoder = goncalves2022Profile('cpu').encoder.preset;
+  console.log(`bench train: ${describeBackend(report)}; ${availableParallelism()} cores (${cpus()[0]?.model ?? '?'}), load ${load()}; torch: ${torchOk.ok ? `${torchOk.version} on ${torchDevice}, threads ${threads.join(',')}${torchLdPath ? `, LD_LIBRARY_PATH=${torchLdPath}` : ', system libblas.so.3'}` : torchWhy}; kernel sets: ${kernelSets.map((k) => k ?? 'as set').join(', ')}; the cpu profile's encoder is ${defaultEncoder}`);
 
   const ours: CaseResult[] = [];
   const failures: { preset: TrainPreset; backend: string; error: string }[] = [];
@@ -437,9 +497,9 @@ export async function run(argv: string[]): Promise<void> {
     const spec = caseSpec(preset, flagNumber(a, 'bench train', 'batch', d.batch)!, flagNumber(a, 'bench train', 'frames', d.frames)!, conv);
     const steps = flagNumber(a, 'bench train', 'steps', d.steps)!;
     const warmup = flagNumber(a, 'bench train', 'warmup', d.warmup)!;
-    let r: CaseResult;
+    let rs: CaseResult[];
     try {
-      r = runCase(spec, steps, warmup);
+      rs = runCaseAB(spec, steps, warmup, kernelSets);
     } catch (e) {
       // e.g. HuBERT-base's backward pass on wasm ("memory access out of bounds"): keep the other presets' results.
       const message = e instanceof Error ? e.message : String(e);
@@ -447,17 +507,25 @@ export async function run(argv: string[]): Promise<void> {
       console.log(`  ${preset}: FAILED on ${report.name}: ${message.split('\n')[0]}`);
       continue;
     }
-    ours.push(r);
-    console.log(`  ${preset}: ${fmt(r.ms_median)} ms/step (min ${fmt(r.ms_min)}, cpu ${fmt(r.cpu_ms_median)}), forward ${fmt(r.forward_ms_median)} ms, loss ${r.loss_first.toFixed(3)} -> ${r.loss_last.toFixed(3)}, load ${r.load_before} -> ${r.load_after}`);
+    for (const r of rs) {
+      ours.push(r);
+      console.log(`  ${preset}${r.kernels ? ` [kernels=${r.kernels}]` : ''}${preset === defaultEncoder ? ' (cpu profile encoder)' : ''}: ${fmt(r.ms_median)} ms/step (min ${fmt(r.ms_min)}, cpu ${fmt(r.cpu_ms_median)}), forward ${fmt(r.forward_ms_median)} ms, loss ${r.loss_first.toFixed(3)} -> ${r.loss_last.toFixed(3)}, load ${r.load_before} -> ${r.load_after}`);
+    }
+    if (rs.length === 2 && rs[0].kernels && rs[1].kernels) {
+      console.log(`  ${preset}: ${rs[0].kernels}/${rs[1].kernels} = ${(rs[0].ms_median / rs[1].ms_median).toFixed(2)}x wall, ${(rs[0].cpu_ms_median / rs[1].cpu_ms_median).toFixed(2)}x cpu (interleaved)`);
+    }
     if (a.flags.profile) {
-      profiles[preset] = await profileStep(spec);
-      console.log(profiles[preset].map((p) => `    ${p.kernel.padEnd(24)} ${fmt(p.ms)} ms  ${p.calls} calls`).join('\n'));
+      for (const k of kernelSets) {
+        if (k) setKernels(k);
+        profiles[`${preset}${k ? `/${k}` : ''}`] = await profileStep(spec);
+        console.log(`    profile ${preset}${k ? ` [kernels=${k}]` : ''}:\n` + profiles[`${preset}${k ? `/${k}` : ''}`].map((p) => `    ${p.kernel.padEnd(24)} ${fmt(p.ms)} ms  ${p.calls} calls`).join('\n'));
+      }
     }
     if (torchOk.ok) {
       for (const t of threads) {
         const tr = torchRun(spec, t, steps, warmup, torchDevice, torchLdPath);
         (torch[t] ??= []).push(tr);
-        console.log(`  ${preset}: torch ${tr.torch} ${torchDevice} ${t} thread(s): ${fmt(tr.ms_median)} ms/step (min ${fmt(tr.ms_min)}, cpu ${fmt(tr.cpu_ms_median)}), forward ${fmt(tr.forward_ms_median)} ms, loss ${tr.loss_first.toFixed(3)} -> ${tr.loss_last.toFixed(3)}`);
+        console.log(`  ${preset}: torch ${tr.torch} ${torchDevice} ${t} thread(s): ${fmt(tr.ms_median)} ms/step (min ${fmt(tr.ms_min)}, cpu ${fmt(tr.cpu_ms_median)}), forward ${fmt(tr.forward_ms_median)} ms, loss ${tr.loss_first.toFixed(3)} -> ${tr.loss_last.toFixed(3)}; BLAS mapped: ${(tr.blas_libraries ?? ['?']).join(', ')}`);
       }
     }
   }
@@ -467,10 +535,11 @@ export async function run(argv: string[]): Promise<void> {
   if (a.flags['dp-probe']) {
     for (const r of ours) {
       if (r.batch < 2 || r.batch % 2) continue;
+      if (r.kernels) setKernels(r.kernels);
       const half = runCase(caseSpec(r.preset, r.batch / 2, r.frames), Math.max(3, Math.floor(r.steps / 2)), 1);
       const ex = await gradientExchangeMs(r.params);
       const predicted = r.cpu_ms_median / (half.cpu_ms_median + ex.wallMs);
-      dataParallel[r.preset] = { full_batch_cpu_ms: r.cpu_ms_median, half_batch_cpu_ms: half.cpu_ms_median, exchange_ms: ex, predicted_speedup_2_idle_cores: predicted };
+      dataParallel[`${r.preset}${r.kernels ? `/${r.kernels}` : ''}`] = { full_batch_cpu_ms: r.cpu_ms_median, half_batch_cpu_ms: half.cpu_ms_median, exchange_ms: ex, predicted_speedup_2_idle_cores: predicted };
       console.log(`  data-parallel probe ${r.preset}: step(B=${r.batch}) ${fmt(r.cpu_ms_median)} ms cpu; step(B=${r.batch / 2}) ${fmt(half.cpu_ms_median)} ms cpu; gradient exchange of ${r.params} floats ${fmt(ex.wallMs)} ms -> predicted 2-worker speedup on 2 idle cores ${predicted.toFixed(2)}x`);
     }
   }
@@ -479,8 +548,10 @@ export async function run(argv: string[]): Promise<void> {
   const result = {
     benchmark: 'train', date: new Date().toISOString(), backend: report, tf_flags: tfFlags, conv, cores: availableParallelism(), cpu: cpus()[0]?.model,
     ours_threads: report.threads ?? null, results: ours, failures,
-    torch: torchOk.ok ? { version: torchOk.version, device: torchDevice, ld_library_path: torchLdPath ?? null, by_threads: torch } : { skipped: torchOk.reason },
-    ratios: Object.fromEntries(ours.map((r) => [r.preset, Object.fromEntries(Object.entries(torch).map(([t, list]) => {
+    kernels: { sets: kernelSets, addon: ADDON_PATH, report: kernelReport() as KernelReport, description: describeKernels() },
+    default_profile_encoder: defaultEncoder,
+    torch: torchOk.ok ? { version: torchOk.version, device: torchDevice, blas: torchLdPath ? torchBlas : 'system', ld_library_path: torchLdPath ?? null, by_threads: torch } : { skipped: torchWhy },
+    ratios: Object.fromEntries(ours.map((r) => [`${r.preset}${r.kernels ? `/${r.kernels}` : ''}`, Object.fromEntries(Object.entries(torch).map(([t, list]) => {
       const tr = list.find((x) => x.preset === r.preset);
       return [`torch_${t}`, tr ? { wall: r.ms_median / tr.ms_median, cpu: r.cpu_ms_median / tr.cpu_ms_median } : null];
     }))])),
@@ -490,7 +561,7 @@ export async function run(argv: string[]): Promise<void> {
   };
   const outDir = join(repoRoot, 'bench', 'results');
   mkdirSync(outDir, { recursive: true });
-  const outFile = flagString(a, 'out') ?? join(outDir, `${report.name}-${result.date.replace(/[:.]/g, '-')}.json`);
+  const outFile = flagString(a, 'out') ?? join(outDir, `${report.name}${report.name === 'wasm' ? `-${kernelSets.filter(Boolean).join('+') || kernelReport().active}` : ''}-${result.date.replace(/[:.]/g, '-')}.json`);
   writeFileSync(outFile, JSON.stringify(result, null, 2) + '\n');
   console.log(`-> ${outFile}`);
 }

@@ -59,7 +59,7 @@ function main() {
   if (!inc) return say('not built (no node_api.h: install the Node headers, e.g. Debian libnode-dev, or set EMOLAB_NODE_INCLUDE); the pure wasm kernels run');
   mkdirSync(outDir, { recursive: true });
   const tmp = join(outDir, `emolab_kernels.${process.pid}.tmp.node`);
-  const flags = ['-O3', '-fPIC', '-shared', '-std=c11', '-Wall', '-DNODE_GYP_MODULE_NAME=emolab_kernels', `-I${inc}`, src, '-o', tmp, ...blasFlags(), '-lm'];
+  const flags = ['-O3', '-ffp-contract=off', '-fPIC', '-shared', '-std=c11', '-Wall', '-DNODE_GYP_MODULE_NAME=emolab_kernels', `-I${inc}`, src, '-o', tmp, ...blasFlags(), '-lm'];
   if (process.platform === 'darwin') flags.push('-undefined', 'dynamic_lookup');
   const r = spawnSync(cc, flags, { encoding: 'utf8' });
   if (r.status !== 0) {

@@ -8,8 +8,10 @@
  *   sgemm(heap, aOff, bOff, cOff, batch, m, n, k, transA, transB, strideA, strideB)
  *       C[i] = op(A[i]) @ op(B[i]) for i < batch, A/B row-major; strideA/B = elements between batch
  *       entries (0 broadcasts one matrix over the batch). C is dense [batch, m, n].
- *   adamw(heap, pOff, gOff, mOff, vOff, size, lr, beta1, beta2, eps, weightDecay, bc1, bc2)
- *       one fused decoupled-weight-decay Adam update in place (bc1/bc2: 1 - beta^t).
+ *   adamw(heap, pOff, gOff, mOff, vOff, size, beta1, 1-beta1, beta2, 1-beta2, sqrt(1-beta2^t), eps, lr/(1-beta1^t), lr*wd)
+ *       one fused AdamW update of a parameter and its moments in place, with lib/train/adamw.ts's
+ *       operation order and float32 rounding (no FMA contraction: built with -ffp-contract=off).
+ *   sumsq(heap, spans) sum of squares over several tensors (the global gradient norm), in double.
  *   setThreads(n) / threads() / config(): OpenBLAS's thread count and build string.
  */
 #include <node_api.h>
@@ -76,28 +78,58 @@ static napi_value sgemm(napi_env env, napi_callback_info info) {
 }
 
 static napi_value adamw(napi_env env, napi_callback_info info) {
-  size_t argc = 13; napi_value argv[13];
+  size_t argc = 14; napi_value argv[14];
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc != 13) { napi_throw_type_error(env, NULL, "emolab_kernels.adamw: 13 arguments"); return NULL; }
-  float *heap; size_t len; double d[12];
+  if (argc != 14) { napi_throw_type_error(env, NULL, "emolab_kernels.adamw: 14 arguments"); return NULL; }
+  float *heap; size_t len; double d[13];
   if (!heap_arg(env, argv[0], &heap, &len)) return NULL;
-  for (int i = 0; i < 12; i++) if (!num_arg(env, argv[i + 1], &d[i])) return NULL;
+  for (int i = 0; i < 13; i++) if (!num_arg(env, argv[i + 1], &d[i])) return NULL;
   const double pOff = d[0], gOff = d[1], mOff = d[2], vOff = d[3], size = d[4];
   if (!in_heap(env, pOff, size, len, "param") || !in_heap(env, gOff, size, len, "grad") || !in_heap(env, mOff, size, len, "m") ||
       !in_heap(env, vOff, size, len, "v")) return NULL;
-  const float lr = (float)d[5], b1 = (float)d[6], b2 = (float)d[7], eps = (float)d[8], wd = (float)d[9], bc1 = (float)d[10], bc2 = (float)d[11];
+  /* The constants as float32, in the order lib/train/adamw.ts's tf ops apply them (same rounding). */
+  const float b1 = (float)d[5], omb1 = (float)d[6], b2 = (float)d[7], omb2 = (float)d[8], sbc2 = (float)d[9], eps = (float)d[10],
+              lrbc1 = (float)d[11], lrwd = (float)d[12];
   float *p = heap + (size_t)pOff, *mm = heap + (size_t)mOff, *vv = heap + (size_t)vOff;
   const float *g = heap + (size_t)gOff;
   const size_t count = (size_t)size;
   for (size_t i = 0; i < count; i++) {
     const float gi = g[i];
-    const float mi = b1 * mm[i] + (1.f - b1) * gi;
-    const float vi = b2 * vv[i] + (1.f - b2) * gi * gi;
-    mm[i] = mi; vv[i] = vi;
-    const float mhat = mi / bc1, vhat = vi / bc2;
-    p[i] = p[i] - lr * (mhat / (sqrtf(vhat) + eps) + wd * p[i]);
+    const float mi = mm[i] * b1 + gi * omb1;
+    const float vi = vv[i] * b2 + (gi * gi) * omb2;
+    const float denom = sqrtf(vi) / sbc2 + eps;
+    float next = p[i] - (mi / denom) * lrbc1;
+    if (lrwd != 0.f) next = next - p[i] * lrwd;
+    mm[i] = mi; vv[i] = vi; p[i] = next;
   }
   return NULL;
+}
+
+/* sumsq(heap, spans): sum of squares over the float spans [off0, n0, off1, n1, ...] (a Float64Array), in double. */
+static napi_value sumsq(napi_env env, napi_callback_info info) {
+  size_t argc = 2; napi_value argv[2];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc != 2) { napi_throw_type_error(env, NULL, "emolab_kernels.sumsq: 2 arguments"); return NULL; }
+  float *heap; size_t len;
+  if (!heap_arg(env, argv[0], &heap, &len)) return NULL;
+  napi_typedarray_type type; size_t n; void *ptr; napi_value ab; size_t off;
+  if (napi_get_typedarray_info(env, argv[1], &type, &n, &ptr, &ab, &off) != napi_ok || type != napi_float64_array || n % 2) {
+    napi_throw_type_error(env, NULL, "emolab_kernels.sumsq: spans must be a Float64Array of (offset, count) pairs");
+    return NULL;
+  }
+  const double *spans = (const double *)ptr;
+  double total = 0;
+  for (size_t s = 0; s < n; s += 2) {
+    if (!in_heap(env, spans[s], spans[s + 1], len, "span")) return NULL;
+    const float *x = heap + (size_t)spans[s];
+    const size_t c = (size_t)spans[s + 1];
+    double acc = 0;
+    for (size_t i = 0; i < c; i++) acc += (double)x[i] * x[i];
+    total += acc;
+  }
+  napi_value out;
+  CHECK(napi_create_double(env, total, &out));
+  return out;
 }
 
 static napi_value set_threads(napi_env env, napi_callback_info info) {
@@ -126,13 +158,14 @@ static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
     { "sgemm", NULL, sgemm, NULL, NULL, NULL, napi_enumerable, NULL },
     { "adamw", NULL, adamw, NULL, NULL, NULL, napi_enumerable, NULL },
+    { "sumsq", NULL, sumsq, NULL, NULL, NULL, napi_enumerable, NULL },
     { "setThreads", NULL, set_threads, NULL, NULL, NULL, napi_enumerable, NULL },
     { "threads", NULL, get_threads, NULL, NULL, NULL, napi_enumerable, NULL },
     { "config", NULL, get_config, NULL, NULL, NULL, napi_enumerable, NULL },
   };
   napi_value version;
   if (napi_define_properties(env, exports, sizeof props / sizeof props[0], props) != napi_ok) return NULL;
-  if (napi_create_int32(env, 1, &version) == napi_ok) napi_set_named_property(env, exports, "abiVersion", version);
+  if (napi_create_int32(env, 2, &version) == napi_ok) napi_set_named_property(env, exports, "abiVersion", version);
   return exports;
 }
 

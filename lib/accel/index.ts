@@ -24,7 +24,7 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { EmolabError, errorMessage } from '../errors';
 import { repoRoot } from '../paths';
-import { replaceWasmKernel, replacedWasmKernels, restoreWasmKernel, type HeapKernel } from './tfjsInternals';
+import { replaceWasmKernel, replacedWasmKernels, restoreWasmKernel, tensorHeap, type HeapKernel } from './tfjsInternals';
 
 export type KernelRequest = 'auto' | 'native' | 'wasm';
 export type KernelSet = 'native' | 'wasm';
@@ -33,6 +33,9 @@ export type KernelSet = 'native' | 'wasm';
 interface NativeAddon {
   abiVersion: number;
   sgemm(heap: Float32Array, aOff: number, bOff: number, cOff: number, batch: number, m: number, n: number, k: number, transA: number, transB: number, strideA: number, strideB: number): void;
+  adamw(heap: Float32Array, pOff: number, gOff: number, mOff: number, vOff: number, size: number, beta1: number, omb1: number, beta2: number, omb2: number,
+    sqrtBc2: number, eps: number, lrOverBc1: number, lrWd: number): void;
+  sumsq(heap: Float32Array, spans: Float64Array): number;
   setThreads(n: number): void;
   threads(): number;
   config(): string;
@@ -52,8 +55,10 @@ export interface KernelReport {
 }
 
 export const ADDON_PATH = join(repoRoot, 'native', 'build', 'emolab_kernels.node');
-const ADDON_ABI = 1;
+const ADDON_ABI = 2;
 const NATIVE_KERNELS = ['BatchMatMul'] as const;
+/** Fused steps outside tfjs's kernels (lib/train/adamw uses them when native kernels are active). */
+const NATIVE_FUSED = ['AdamW', 'GlobalNorm'] as const;
 
 let addon: NativeAddon | undefined;
 let addonError: string | undefined;
@@ -179,7 +184,7 @@ export function setKernels(request: KernelRequest = parseKernelRequest(process.e
     return report;
   }
   for (const name of NATIVE_KERNELS) replaceWasmKernel(name, HEAP_KERNELS[name]);
-  report = { active: 'native', requested: request, kernels: [...NATIVE_KERNELS], ...blasInfo() };
+  report = { active: 'native', requested: request, kernels: [...NATIVE_KERNELS, ...NATIVE_FUSED], ...blasInfo() };
   return report;
 }
 
@@ -190,6 +195,34 @@ function blasInfo(): Pick<KernelReport, 'blas' | 'blasThreads'> {
 /** The active kernel set and what it replaced. */
 export function kernelReport(): KernelReport {
   return report;
+}
+
+/** AdamW hyper-parameters of one update, as lib/train/adamw computes them. */
+export interface AdamWStep { beta1: number; beta2: number; eps: number; bc1: number; bc2: number; lr: number; weightDecay: number }
+
+/**
+ * One fused AdamW update of `p` and its moments `m`, `v` in place (native kernels active, all dense
+ * float32 wasm tensors, p/m/v not sharing memory with any other tensor). Returns false, having changed
+ * nothing, when it cannot; the caller then runs the tf ops. Same operation order and float32 rounding
+ * as lib/train/adamw's ops (test/accel/parity.test.ts compares them).
+ */
+export function fusedAdamW(p: tf.Tensor, g: tf.Tensor, m: tf.Tensor, v: tf.Tensor, s: AdamWStep): boolean {
+  if (!nativeMatMul() || !addon || g.size !== p.size || m.size !== p.size || v.size !== p.size) return false;
+  const h = tensorHeap([p, g, m, v], [true, false, true, true]);
+  if (!h) return false;
+  const [po, go, mo, vo] = h.offsets;
+  addon.adamw(h.f32, po, go, mo, vo, p.size, s.beta1, 1 - s.beta1, s.beta2, 1 - s.beta2, Math.sqrt(s.bc2), s.eps, s.lr / s.bc1, s.lr * s.weightDecay);
+  return true;
+}
+
+/** sqrt(sum of squares) over all of `tensors` in one native pass (double accumulation), or undefined when native kernels are off. */
+export function fusedGlobalNorm(tensors: tf.Tensor[]): number | undefined {
+  if (!nativeMatMul() || !addon) return undefined;
+  const h = tensorHeap(tensors);
+  if (!h) return undefined;
+  const spans = new Float64Array(tensors.length * 2);
+  tensors.forEach((t, i) => { spans[2 * i] = h.offsets[i]; spans[2 * i + 1] = t.size; });
+  return Math.sqrt(addon.sumsq(h.f32, spans));
 }
 
 /** True when wasm's matrix products run natively (layers then use plain tf.matMul, see lib/models/layers). */

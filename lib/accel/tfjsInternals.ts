@@ -11,6 +11,8 @@
  * - `tf.getKernel` / `tf.registerKernel` / `tf.unregisterKernel` (public API) and the kernel-function
  *   contract `{ inputs, backend, attrs } -> TensorInfo`; the engine looks kernels up on every call, so a
  *   replaced kernel takes effect immediately.
+ * - For in-place updates outside a kernel (the fused AdamW step): a tensor's `dataIdMap` entry has
+ *   `refCount`, the number of tensors sharing that memory (1: no other tensor sees a write).
  * - The BatchMatMul kernel's inputs `{ a, b }` and attrs `{ transposeA, transposeB }` (tf.matMul's
  *   semantics: batch dimensions broadcast, the last two are the matrix).
  */
@@ -19,7 +21,7 @@ import * as tf from '@tensorflow/tfjs';
 /** The pieces of BackendWasm emolab uses. */
 interface WasmBackendLike {
   wasm: { HEAPF32: Float32Array };
-  dataIdMap: { get(dataId: object): { memoryOffset: number | null } | undefined };
+  dataIdMap: { get(dataId: object): { memoryOffset: number | null; refCount?: number } | undefined };
   makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
 }
 
@@ -54,6 +56,26 @@ function heapOf(backend: unknown): WasmHeap {
     },
     output: (shape) => b.makeOutput(shape, 'float32'),
   };
+}
+
+/**
+ * Heap access to existing tensors outside a kernel, on the running wasm backend: the float offsets of
+ * `tensors` in `f32`, or undefined when one is not a dense float32 heap tensor or, for those in
+ * `exclusive`, when its memory is shared with another tensor (writing there in place would change both).
+ */
+export function tensorHeap(tensors: tf.Tensor[], exclusive: boolean[] = []): { f32: Float32Array; offsets: number[] } | undefined {
+  if (tf.getBackend() !== 'wasm') return undefined;
+  const b = tf.backend() as unknown as WasmBackendLike;
+  const offsets: number[] = [];
+  for (let i = 0; i < tensors.length; i++) {
+    const t = tensors[i];
+    if (t.dtype !== 'float32' || t.isDisposed) return undefined;
+    const entry = b.dataIdMap.get(t.dataId as object);
+    if (!entry || typeof entry.memoryOffset !== 'number' || entry.memoryOffset % 4 !== 0) return undefined;
+    if (exclusive[i] && entry.refCount !== 1) return undefined;
+    offsets.push(entry.memoryOffset >>> 2);
+  }
+  return { f32: b.wasm.HEAPF32, offsets };
 }
 
 const originals = new Map<string, tf.KernelConfig>();
@@ -112,6 +134,13 @@ export function checkWasmInternals(): string[] {
     const off = heap.offset(x);
     const seen = Array.from(heap.f32().subarray(off, off + 4));
     if (seen.join(',') !== '1.5,-2,3.25,7') problems.push(`a tensor's data is not at dataIdMap.get(dataId).memoryOffset (read ${seen})`);
+    const entry = (b as WasmBackendLike).dataIdMap.get(x.dataId as object);
+    if (entry?.refCount !== 1) problems.push(`dataIdMap entry refCount is ${entry?.refCount} for a tensor nothing else shares (expected 1)`);
+    const alias = tf.reshape(x, [2, 2]);
+    if ((b as WasmBackendLike).dataIdMap.get(x.dataId as object)?.refCount !== 2) problems.push('refCount does not count a reshape sharing the memory (expected 2)');
+    if (tensorHeap([x], [true]) !== undefined) problems.push('tensorHeap gave an exclusive offset for shared memory');
+    alias.dispose();
+    if (tensorHeap([x], [true])?.offsets[0] !== off) problems.push('tensorHeap does not give the offset of an unshared tensor');
     const info = heap.output([2, 2]);
     if (!info || !info.dataId || info.shape.join(',') !== '2,2' || info.dtype !== 'float32') problems.push('makeOutput did not return a TensorInfo of the asked shape/dtype');
     else {

@@ -1,11 +1,12 @@
 /**
- * The native kernel set (OpenBLAS BatchMatMul, plain products in the layers) against wasm's own kernels
+ * The native kernel set (OpenBLAS BatchMatMul, plain products in the layers, fused AdamW and global norm) against wasm's own kernels
  * (with the layers' wasm workarounds), in one process: single products over every transpose/broadcast
  * case, then a model's forward outputs and every parameter gradient.
  *
  * Tolerances (float32, different summation order in the products): a single product within
  * 2e-6 x K x max|a| x max|b| absolute; model outputs within 1e-5 and gradients within 1e-4 of each
- * tensor's largest absolute value (relative to that maximum), plus 1e-6 absolute.
+ * tensor's largest absolute value (relative to that maximum), plus 1e-6 absolute; AdamW parameters and
+ * moments after 3 steps within 1e-6 relative (same operation order; the norm is summed in double).
  *
  * Without the addon (no compiler or OpenBLAS) the native cases are skipped, except under
  * EMOLAB_REQUIRE_NATIVE=1 (.ci/run), where a missing addon fails.
@@ -45,7 +46,7 @@ function maxDiff(x: tf.Tensor, y: tf.Tensor): number {
 test('EMOLAB_KERNELS=native loads the addon here', { skip }, () => {
   const r = setKernels('native');
   assert.equal(r.active, 'native');
-  assert.deepEqual(r.kernels, ['BatchMatMul']);
+  assert.deepEqual(r.kernels, ['BatchMatMul', 'AdamW', 'GlobalNorm']);
   assert.match(r.blas ?? '', /OpenBLAS/);
   assert.equal(r.blasThreads, 1);
   assert.equal(nativeMatMul(), true);
@@ -139,5 +140,47 @@ test('EMOLAB_KERNELS values are validated; native without the addon is an error 
   if (!built) assert.throws(() => setKernels('native'), /EMOLAB_KERNELS=native cannot start: .*is not built/);
   const r = setKernels('auto');
   assert.equal(r.active, built ? 'native' : 'wasm');
+  setKernels('wasm');
+});
+
+test('fused AdamW and global norm equal the tf-op versions (3 steps, decay on and off, a shared parameter falls back)', { skip }, async () => {
+  const { AdamW, clipByGlobalNorm } = await import('../../lib/train/adamw');
+  const rng = new Rng(21);
+  const shapes: Record<string, number[]> = { 'l.w': [7, 5], 'l.b': [5], 'n.gamma': [5] };
+  const init = Object.fromEntries(Object.entries(shapes).map(([k, s]) => [k, rand(rng, s)]));
+  const gradsAt = Array.from({ length: 3 }, () => Object.fromEntries(Object.entries(shapes).map(([k, s]) => [k, tf.mul(rand(rng, s), 3)])));
+  const train = (kernels: 'wasm' | 'native') => {
+    setKernels(kernels);
+    const params = Object.fromEntries(Object.entries(init).map(([k, t]) => [k, tf.variable(tf.clone(t))]));
+    const opt = new AdamW(params, { weightDecay: 0.1 });
+    const norms: number[] = [];
+    for (const g of gradsAt) {
+      const { grads, norm } = clipByGlobalNorm(g, 4);
+      norms.push(norm);
+      opt.apply(grads, 1e-2);
+      tf.dispose(Object.values(grads));
+    }
+    const out = Object.fromEntries(Object.entries(params).map(([k, v]) => [k, tf.clone(v)]));
+    const m = Object.fromEntries(Object.entries(opt.state()).map(([k, v]) => [k, tf.clone(v)]));
+    opt.dispose();
+    Object.values(params).forEach((v) => v.dispose());
+    return { out, m, norms };
+  };
+  const w = train('wasm');
+  const n = train('native');
+  setKernels('wasm');
+  for (let i = 0; i < 3; i++) assert.ok(Math.abs(n.norms[i] - w.norms[i]) <= 1e-6 * w.norms[i], `norm ${i}: ${n.norms[i]} vs ${w.norms[i]}`);
+  for (const k of Object.keys(shapes)) assert.ok(maxDiff(n.out[k], w.out[k]) <= 1e-6 * maxAbs(w.out[k]), `param ${k}: ${maxDiff(n.out[k], w.out[k])}`);
+  for (const k of Object.keys(w.m)) assert.ok(maxDiff(n.m[k], w.m[k]) <= 1e-6 * maxAbs(w.m[k]) + 1e-12, `slot ${k}`);
+  // a parameter whose memory another tensor shares is not written in place (the tf ops run instead)
+  setKernels('native');
+  const p = tf.variable(tf.tensor1d([1, 2, 3]));
+  const alias = tf.reshape(p, [3, 1]);
+  const before = Array.from(alias.dataSync());
+  const opt = new AdamW({ 'x.w': p }, { weightDecay: 0 });
+  opt.apply({ 'x.w': tf.tensor1d([1, 1, 1]) }, 0.5);
+  assert.deepEqual(Array.from(alias.dataSync()), before);
+  assert.ok(p.dataSync()[0] < 1);
+  opt.dispose();
   setKernels('wasm');
 });
