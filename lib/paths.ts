@@ -4,7 +4,7 @@
  * receives run outputs. Resolved here only; a missing dataset raises an error that names the
  * variable, the expected layout and the download command.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { EmolabError } from './errors';
 
@@ -52,8 +52,58 @@ export function fixturesRoot(env: NodeJS.ProcessEnv = process.env): string {
   return resolve(repoRoot, env.EMOLAB_FIXTURES ?? join(dataRoot(env), '..', 'fixtures'));
 }
 
+/**
+ * The repository's own figures/ and results/ folders: notebook figures (03_*), the HFLEA table, the
+ * RAVDESS check, and results/reference/ (the committed reference run). SER experiments write their
+ * tables and figures into their own folders instead (experimentOutputs).
+ */
 export const figuresDir = (): string => resolve(repoRoot, 'figures');
 export const resultsDir = (): string => resolve(repoRoot, 'results');
+
+/** Where one SER experiment's tables and figures go. */
+export interface ExperimentOutputs {
+  /** The experiment folder (per-model records live here too, unless `out` was given). */
+  dir: string;
+  /** ser_<experiment>_<mode>.csv, _per_class.csv, .md */
+  tables: string;
+  /** ser_<experiment>_<mode>_{metrics,gain,confusion,per_class}.html|png|svg */
+  figures: string;
+}
+
+/**
+ * Output folders of an SER experiment. Layout (the results explorer scans the runs folder for it):
+ *
+ *   <EMOLAB_RUNS>/ser/<experiment>/            per-model records (<mode>/<arm>/seed-<n>/<fold>.json),
+ *                                              run.json, failures.json, pretraining.json
+ *   <EMOLAB_RUNS>/ser/<experiment>/tables/     the result tables of `emolab finetune` / `emolab report`
+ *   <EMOLAB_RUNS>/ser/<experiment>/figures/    their figures
+ *
+ * `out` (the CLI's `--out DIR`) puts tables and figures in DIR/tables and DIR/figures instead. No
+ * two experiments share a folder, so no run overwrites another experiment's outputs.
+ */
+export function experimentOutputs(experiment: string, opts: { root?: string; out?: string } = {}): ExperimentOutputs {
+  const dir = opts.out ? resolve(opts.out) : join(opts.root ?? runsRoot(), 'ser', experiment);
+  return { dir, tables: join(dir, 'tables'), figures: join(dir, 'figures') };
+}
+
+/**
+ * Refuse, before any work starts, a folder this process cannot create or write into, naming the
+ * setting that chose it (EMOLAB_RUNS, --out, ...). Leaves the folder in place (created if missing).
+ */
+export function assertWritable(dir: string, setting: string): void {
+  const abs = resolve(dir);
+  try {
+    mkdirSync(abs, { recursive: true });
+    const probe = join(abs, `.emolab-write-check-${process.pid}`);
+    writeFileSync(probe, '');
+    unlinkSync(probe);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code ?? (e as Error).message;
+    throw new EmolabError('setup', `${setting} folder ${abs} is not writable (${code}); nothing was computed`, {
+      file: abs, hint: `make it writable, or choose another folder (${setting})`,
+    });
+  }
+}
 
 export interface DatasetLayout {
   /** Folder name under EMOLAB_DATA. */

@@ -3,14 +3,16 @@
  *
  *   emolab features fbank <in.wav|in.f32|any media> --out x.safetensors [--kind fbank|mfcc] [--bins N]
  *   emolab features mfcc  <in> --out x.safetensors
- *   emolab features extract --corpus emodb --out <store dir> [--workers N] [--shard-size 32] [--limit N]
+ *   emolab features [extract] --corpus <corpus> [--out <store dir>] [--workers N] [--shard-size 32] [--limit N]
+ *     (<corpus>: lib/data/corpora CORPUS_HELP; --out defaults to $EMOLAB_RUNS/features/<corpus key>)
  *
  * To add a subcommand (e.g. `features face`), add one entry to FEATURE_SUBCOMMANDS with a lazy import of a
  * module exporting `run(argv)`.
  */
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
-import { flagNumber, flagString, parseArgs } from '../cli/args';
+import { corpusFlag, flagInt, flagNumber, flagString, parseArgs } from '../cli/args';
+import { CORPUS_CHOICES } from '../data/corpora';
 import { EmolabError } from '../errors';
 
 export interface FeaturesSubcommand {
@@ -43,7 +45,7 @@ export const FEATURE_SUBCOMMANDS: FeaturesSubcommand[] = [
   {
     name: 'extract',
     summary: 'audio features (fbank, energy, F0) of a whole corpus into a resumable feature store; --shard i/n (0-based) computes part i of n into its own --out, joined by `emolab store merge`; --rebuild replaces a store of other settings',
-    usage: 'emolab features extract --corpus emodb --out <store dir> [--root <corpus dir>] [--workers N] [--shard-size 32] [--limit N]',
+    usage: `emolab features [extract] --corpus ${CORPUS_CHOICES} [--out <store dir>] [--workers N] [--shard-size 32] [--limit N]   (--out default: $EMOLAB_RUNS/features/<corpus key>)`,
     run: runExtract,
   },
 ];
@@ -56,6 +58,8 @@ export function featuresHelp(): string {
 export async function run(argv: string[]): Promise<number | void> {
   const [name, ...rest] = argv;
   if (!name || name === '--help' || name === '-h' || name === 'help') { console.log(featuresHelp()); return name ? 0 : 2; }
+  // `emolab features --corpus <corpus> ...` is `emolab features extract --corpus <corpus> ...`.
+  if (name.startsWith('--')) return runExtract(argv);
   const sub = FEATURE_SUBCOMMANDS.find((s) => s.name === name);
   if (!sub) throw new EmolabError('cli', `emolab features: unknown subcommand "${name}" (known: ${FEATURE_SUBCOMMANDS.map((s) => s.name).join(', ')})`);
   if (rest.includes('--help') || rest.includes('-h')) { console.log(`usage: ${sub.usage}\n\n${sub.summary}`); return 0; }
@@ -92,18 +96,26 @@ async function runParity(defaultKind: 'fbank' | 'mfcc', argv: string[]): Promise
 async function runExtract(argv: string[]): Promise<number> {
   const cmd = 'features extract';
   const a = parseArgs(cmd, argv, { values: ['corpus', 'out', 'root', 'workers', 'shard-size', 'limit', 'shard'], booleans: ['rebuild'] });
-  const corpus = flagString(a, 'corpus', 'emodb')!;
-  const out = flagString(a, 'out');
-  if (!out) throw new EmolabError('cli', `emolab ${cmd}: --out <store dir> is required`);
-  const workers = flagNumber(a, cmd, 'workers', availableParallelism())!;
-  const shardSize = flagNumber(a, cmd, 'shard-size', 32)!;
-  const limit = flagNumber(a, cmd, 'limit');
-  const { corpusManifest } = await import('../data/corpora');
+  // One corpus argument: --corpus <name|folder|manifest.csv>; the old `--corpus folder --root DIR` still works (deprecated).
+  let corpus = corpusFlag(a, cmd) ?? 'emodb';
+  const root = flagString(a, 'root');
+  if (root !== undefined) {
+    console.error(`emolab ${cmd}: --root is deprecated: use --corpus ${corpus === 'folder' ? root : `${corpus} with EMOLAB_DATA`}`);
+    if (corpus === 'folder') corpus = root;
+  }
+  const workers = flagInt(a, cmd, 'workers', { min: 1 }, availableParallelism())!;
+  const shardSize = flagInt(a, cmd, 'shard-size', { min: 1 }, 32)!;
+  const limit = flagInt(a, cmd, 'limit', { min: 1 });
+  const { corpusRef, resolveCorpus } = await import('../data/corpora');
+  const { runsRoot, assertWritable } = await import('../paths');
+  const out = flagString(a, 'out') ?? resolve(runsRoot(), 'features', corpusRef(corpus).key);
+  // Nothing is computed (and no empty folder left) when the store cannot be written.
+  assertWritable(out, flagString(a, 'out') ? '--out' : 'feature store (EMOLAB_RUNS/features)');
   const shard = flagString(a, 'shard');
   const part = shard !== undefined ? (await import('../store/partition')).parsePartSpec(shard) : undefined;
   const { audioFeatureSet } = await import('./featureSet');
   const { extractFeatures } = await import('../store/featureStore');
-  const full = corpusManifest(corpus, { root: flagString(a, 'root') });
+  const full = resolveCorpus(corpus, root !== undefined && corpus !== root ? { root } : {});
   const manifest = limit !== undefined ? { ...full, clips: full.clips.slice(0, limit) } : full;
   const s = await extractFeatures({ manifest, dir: resolve(out), set: audioFeatureSet(), workers, shardSize, part, rebuild: Boolean(a.flags.rebuild) });
   const q = s.index.quarantine;

@@ -9,9 +9,9 @@
  */
 import { EmolabError } from '../errors';
 import { datasetDir } from '../paths';
-import { flagNumber, flagString, parseArgs } from '../cli/args';
+import { flagFloat, flagInt, flagNumber, flagString, parseArgs } from '../cli/args';
 import { writeJsonAtomic } from '../store/atomic';
-import { corpusManifest, CORPORA } from './corpora';
+import { corpusManifest, CORPUS_CHOICES } from './corpora';
 import { CREMAD_LAYOUT, CREMAD_PARTITIONS_LAYOUT, loadCremadPartition, mediaPresent } from './cremad';
 import { EMODB_LAYOUT, emodbFolds } from './emodb';
 import { fetchCremad, fetchEmodb, fetchGrid, verifyEmodb } from './fetch';
@@ -25,7 +25,8 @@ emolab data fetch grid [--speakers 1-34|1,2,5] [--jobs N] [--delete-archives] [-
 emolab data verify emodb|crema-d [--root DIR]
 emolab data manifest <corpus> [--root DIR] [--out FILE.csv] [--drop-boredom]
 emolab data splits <corpus> [--root DIR] [--partition N] [--seed N] [--dev N] [--test N] [--out FILE.json]
-corpora: ${CORPORA.join(', ')}`;
+<corpus>: ${CORPUS_CHOICES} (a folder holds labels.csv with file, speaker, emotion beside its media);
+--root DIR: a named corpus's folder when it is not under EMOLAB_DATA`;
 
 function summary(m: Manifest): string {
   const counts = new Map<string, number>();
@@ -47,8 +48,12 @@ function describeSplit(s: Split, m: Manifest): string {
 export async function run(argv: string[]): Promise<number> {
   const [sub, ...rest] = argv;
   const a = parseArgs(`data ${sub ?? ''}`.trim(), rest, { values: ['data', 'url', 'root', 'out', 'partition', 'seed', 'dev', 'test', 'speakers', 'jobs'], booleans: ['drop-boredom', 'delete-archives'] });
-  const corpus = a.positionals[0];
-  const root = flagString(a, 'root');
+  let corpus = a.positionals[0];
+  let root = flagString(a, 'root');
+  if (corpus === 'folder' && root !== undefined) {
+    console.error(`emolab data ${sub}: "folder --root DIR" is deprecated: pass the folder itself (emolab data ${sub} ${root})`);
+    corpus = root; root = undefined;
+  }
   switch (sub) {
     case 'fetch': {
       const dataDir = flagString(a, 'data');
@@ -101,7 +106,7 @@ export async function run(argv: string[]): Promise<number> {
         m = corpusManifest('emodb', { root }); splits = emodbFolds(m);
       } else {
         m = corpusManifest(corpus, { root });
-        splits = [speakerIndependentSplit(m.clips, { seed: flagNumber(a, 'data splits', 'seed', 0), dev: flagNumber(a, 'data splits', 'dev'), test: flagNumber(a, 'data splits', 'test') })];
+        splits = [speakerIndependentSplit(m.clips, { seed: flagInt(a, 'data splits', 'seed', { min: 0 }, 0), dev: flagFloat(a, 'data splits', 'dev', { min: 0 }), test: flagFloat(a, 'data splits', 'test', { min: 0 }) })];
       }
       for (const s of splits) console.log(describeSplit(s, m));
       const out = flagString(a, 'out');

@@ -7,8 +7,32 @@
 import { readFileSync } from 'node:fs';
 import { EmolabError } from '../errors';
 
+/** Delimiters a CSV file may use; `sniffDelimiter` picks one from the header line. */
+export const CSV_DELIMITERS = [',', ';', '\t'] as const;
+export type CsvDelimiter = (typeof CSV_DELIMITERS)[number];
+
+/**
+ * The delimiter of a CSV text: the one of `,` `;` tab that occurs most often, outside quotes, in
+ * its first line (ties and none: `,`). Spreadsheets in many locales save `;`-separated "CSV".
+ */
+export function sniffDelimiter(text: string): CsvDelimiter {
+  const start = text.charCodeAt(0) === 0xfeff ? 1 : 0;
+  const counts: Record<CsvDelimiter, number> = { ',': 0, ';': 0, '\t': 0 };
+  let quoted = false;
+  for (let i = start; i < text.length; i++) {
+    const ch = text[i];
+    if (ch === '"') quoted = !quoted;
+    else if (!quoted && (ch === '\n' || ch === '\r')) break;
+    else if (!quoted && (ch === ',' || ch === ';' || ch === '\t')) counts[ch]++;
+  }
+  let best: CsvDelimiter = ',';
+  for (const d of CSV_DELIMITERS) if (counts[d] > counts[best]) best = d;
+  return best;
+}
+
 /** Parse CSV text into rows of fields. A trailing newline does not produce an empty row. */
-export function parseCsv(text: string): string[][] {
+export function parseCsv(text: string, delimiter: CsvDelimiter = ','): string[][] {
+  const sep = delimiter.charCodeAt(0);
   const rows: string[][] = [];
   const n = text.length;
   let i = text.charCodeAt(0) === 0xfeff ? 1 : 0; // BOM
@@ -33,7 +57,7 @@ export function parseCsv(text: string): string[][] {
       let j = i;
       while (j < n) {
         const c = text.charCodeAt(j);
-        if (c === 44 || c === 10 || c === 13) break;
+        if (c === sep || c === 10 || c === 13) break;
         j++;
       }
       field = text.slice(i, j);
@@ -42,7 +66,7 @@ export function parseCsv(text: string): string[][] {
     row.push(field);
     if (i >= n) { rows.push(row); break; }
     const c = text.charCodeAt(i);
-    if (c === 44) { i++; if (i >= n) { row.push(''); rows.push(row); break; } continue; }
+    if (c === sep) { i++; if (i >= n) { row.push(''); rows.push(row); break; } continue; }
     if (c === 13 || c === 10) {
       i += c === 13 && text.charCodeAt(i + 1) === 10 ? 2 : 1;
       rows.push(row);
@@ -59,10 +83,10 @@ export function parseCsv(text: string): string[][] {
 export type CsvRecord = Record<string, string>;
 
 /** Rows as records keyed by the header row. Rows with a different number of fields are an error. */
-export function csvRecords(text: string, file = '<text>'): CsvRecord[] {
+export function csvRecords(text: string, file = '<text>', delimiter: CsvDelimiter = ','): CsvRecord[] {
   let rows: string[][];
   try {
-    rows = parseCsv(text);
+    rows = parseCsv(text, delimiter);
   } catch (e) {
     throw new EmolabError('data', `cannot parse CSV: ${(e as Error).message}`, { file });
   }
@@ -73,7 +97,7 @@ export function csvRecords(text: string, file = '<text>'): CsvRecord[] {
     const row = rows[r];
     if (row.length === 1 && row[0] === '') continue; // blank line
     if (row.length !== header.length) {
-      throw new EmolabError('data', `CSV line ${r + 1} has ${row.length} fields, header has ${header.length}`, { file });
+      throw new EmolabError('data', `CSV line ${r + 1} has ${row.length} fields, header has ${header.length} (header as parsed with delimiter ${JSON.stringify(delimiter)}: ${header.map((h) => JSON.stringify(h)).join(' | ')})`, { file });
     }
     const rec: CsvRecord = {};
     for (let c = 0; c < header.length; c++) rec[header[c]] = row[c];
@@ -82,7 +106,19 @@ export function csvRecords(text: string, file = '<text>'): CsvRecord[] {
   return out;
 }
 
-/** Read a CSV file as records; a missing file or a missing required column is a clear error. */
+/** The header of a CSV text as parsed (for error messages: what the reader saw). */
+export function csvHeader(text: string, delimiter: CsvDelimiter = sniffDelimiter(text)): string[] {
+  try {
+    return parseCsv(text.slice(0, text.search(/\r?\n|$/)), delimiter)[0] ?? [];
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * Read a CSV file as records (delimiter `,` `;` or tab, sniffed from the header line); a missing
+ * file or a missing required column is a clear error that shows the header as parsed.
+ */
 export function readCsvRecords(file: string, requiredColumns: string[] = []): CsvRecord[] {
   let text: string;
   try {
@@ -90,11 +126,12 @@ export function readCsvRecords(file: string, requiredColumns: string[] = []): Cs
   } catch (e) {
     throw new EmolabError('data', `cannot read CSV: ${(e as Error).message}`, { file });
   }
-  const recs = csvRecords(text, file);
-  const header = parseCsv(text.slice(0, text.search(/\r?\n|$/)))[0] ?? [];
+  const delimiter = sniffDelimiter(text);
+  const recs = csvRecords(text, file, delimiter);
+  const header = csvHeader(text, delimiter);
   const missing = requiredColumns.filter((c) => !header.includes(c));
   if (missing.length > 0) {
-    throw new EmolabError('data', `CSV lacks column(s) ${missing.join(', ')} (has: ${header.join(', ')})`, { file });
+    throw new EmolabError('data', `CSV lacks column(s) ${missing.join(', ')} (header as parsed with delimiter ${JSON.stringify(delimiter)}: ${header.map((h) => JSON.stringify(h)).join(' | ')})`, { file });
   }
   return recs;
 }

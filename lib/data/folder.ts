@@ -7,11 +7,11 @@
  * speaker (`speaker`, `speaker_id`, `actor`), emotion (`emotion`, `label`), duration (`duration_s`,
  * `duration`), text (`text_id`, `sentence`), sex (`sex`, `gender`). Other columns are kept in `extra`.
  */
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { basename, extname, join, resolve } from 'node:path';
 import { EmolabError } from '../errors';
 import { datasetDir, type DatasetLayout } from '../paths';
-import { readCsvRecords, type CsvRecord } from './csv';
+import { csvHeader, readCsvRecords, sniffDelimiter, type CsvRecord } from './csv';
 import { normalizeEmotion } from './emotions';
 import { buildManifest, mediaProblem } from './quarantine';
 import type { Clip, Manifest, QuarantinedItem } from './types';
@@ -74,8 +74,13 @@ export function folderManifest(root: string, opts: FolderOptions = {}): Manifest
   const recs: CsvRecord[] = readCsvRecords(labelsFile).map((r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k.trim(), v.trim()])));
   const header = recs.length ? Object.keys(recs[0]) : [];
   const col = Object.fromEntries((Object.keys(COLUMN_NAMES) as Role[]).map((r) => [r, findColumn(header, r, opts.columns?.[r])])) as Record<Role, string | undefined>;
-  if (!col.file) throw new EmolabError('data', `labels CSV has no file column (looked for ${COLUMN_NAMES.file.join(', ')}${opts.columns?.file ? ', ' + opts.columns.file : ''})`, { file: labelsFile });
-  if (!col.emotion && !opts.allowUnlabeled) throw new EmolabError('data', `labels CSV has no emotion column (looked for ${COLUMN_NAMES.emotion.join(', ')}); pass allowUnlabeled for unlabeled data`, { file: labelsFile });
+  const parsed = (): string => {
+    const text = readFileSync(labelsFile, 'utf8');
+    const d = sniffDelimiter(text);
+    return `header as parsed with delimiter ${JSON.stringify(d)}: ${csvHeader(text, d).map((h) => JSON.stringify(h)).join(' | ') || '(empty)'}`;
+  };
+  if (!col.file) throw new EmolabError('data', `labels CSV has no file column (looked for ${COLUMN_NAMES.file.join(', ')}${opts.columns?.file ? ', ' + opts.columns.file : ''}; ${parsed()})`, { file: labelsFile, hint: 'columns are separated by "," ";" or tab; the first line must name them' });
+  if (!col.emotion && !opts.allowUnlabeled) throw new EmolabError('data', `labels CSV has no emotion column (looked for ${COLUMN_NAMES.emotion.join(', ')}; ${parsed()})`, { file: labelsFile, hint: 'a labelled corpus needs an emotion column; unlabeled data works for pretraining (emolab pretrain --task energy --corpus <folder>)' });
   const used = new Set(Object.values(col).filter((c): c is string => c !== undefined));
   const corpus = opts.corpus ?? basename(root);
   const clips: Clip[] = [];

@@ -76,7 +76,8 @@ export function speakerIndependentSplit(clips: readonly Clip[], opts: SpeakerSpl
   const speakers = [...speakersOf(clips)].filter((s) => !always.has(s)).sort();
   const nTest = speakerCount(opts.test ?? 0.15, speakers.length, 'test');
   const nDev = speakerCount(opts.dev ?? 0.15, speakers.length, 'dev');
-  if (nTest + nDev >= speakers.length) {
+  const alwaysHere = speakersOf(clips).filter((s) => always.has(s)).length;
+  if (speakers.length - nTest - nDev + alwaysHere <= 0) {
     throw new EmolabError('data', `speakerIndependentSplit: ${nTest} test + ${nDev} dev speakers leave none of the ${speakers.length} speakers for training`);
   }
   const rand = seededRandom(seed);

@@ -22,6 +22,8 @@ import { profileName, type ProfileName } from '../profile';
 import type { FeatureNormalization, PretextTask, PretextTaskName, PretrainSettings, TrainBudget } from '../train/pretext';
 import type { EnergySetOptions, ActivationSetOptions } from '../pseudo/build';
 import { EmolabError } from '../errors';
+import { corpusRef } from '../data/corpora';
+import { SER_CLASS_CHOICES, serProtocolName, type SerDataSpec } from '../finetune/protocols';
 import type { ArmPretraining, FoldSpeakers, SerExperimentSettings } from '../finetune/experiment';
 import type { FinetuneHyper } from '../finetune/finetune';
 import { checkTrainingFits, type MemoryBackend } from '../models/memory';
@@ -83,7 +85,14 @@ export interface PretextSettings {
 }
 
 /** The SER part of the experiment: lib/finetune's SerExperimentSettings fields, plus which tasks pretrain per fold. */
-export interface FinetuneSettings extends Pick<SerExperimentSettings, 'protocol' | 'partitions' | 'folds' | 'seeds' | 'arms' | 'modes' | 'maxClips'> {
+export interface FinetuneSettings extends Pick<SerExperimentSettings, 'protocol' | 'partitions' | 'folds' | 'seeds' | 'arms' | 'modes' | 'maxClips' | 'classes'> {
+  /**
+   * The SER corpus (a lib/data corpus argument: emodb, crema-d, a folder with labels.csv, a manifest
+   * CSV); with `testCorpus` the training corpus of a cross-corpus evaluation. Default emodb.
+   */
+  corpus: string;
+  /** Cross-corpus: test on every labelled clip of this corpus (null: speaker-independent folds of `corpus`). */
+  testCorpus: string | null;
   /** Equal for every arm; the cap on padded frames per batch is required here. */
   hyper: FinetuneHyper & { maxFrames: number };
   /** Tasks pretrained per SER fold on the protocol's corpus without that fold's test speakers. */
@@ -167,7 +176,7 @@ export function goncalves2022Profile(profile: ProfileName): Goncalves2022Setting
         taskWeights: { energy: 1, activation: 1, au: 1 }, maxPieceFrames: 1000, maxClips: 48,
       },
       finetune: {
-        protocol: 'emodb', partitions: [1, 2, 3, 4, 5], folds: 2, seeds: [1], arms: ARMS_ALL, modes: ['full'],
+        protocol: 'emodb', corpus: 'emodb', testCorpus: null, classes: 'six', partitions: [1, 2, 3, 4, 5], folds: 2, seeds: [1], arms: ARMS_ALL, modes: ['full'],
         hyper: { epochs: 3, batchSize: 16, maxFrames: 16000, lr: 2e-3, weightDecay: 0.01, patience: 0, warmup: 0.1, classBalanced: false, monitor: 'ua' },
         maxClips: { train: 32, dev: 16, test: 32 }, pretrainPerFold: ['energy'],
       },
@@ -193,7 +202,7 @@ export function goncalves2022Profile(profile: ProfileName): Goncalves2022Setting
         },
       },
       finetune: {
-        protocol: 'emodb', partitions: [1, 2, 3, 4, 5], folds: 5, seeds: [1, 2, 3], arms: ARMS_ALL, modes: ['full'],
+        protocol: 'emodb', corpus: 'emodb', testCorpus: null, classes: 'six', partitions: [1, 2, 3, 4, 5], folds: 5, seeds: [1, 2, 3], arms: ARMS_ALL, modes: ['full'],
         hyper: { epochs: 15, batchSize: 16, maxFrames: 16000, lr: 1e-3, weightDecay: 0.01, patience: 5, warmup: 0.1, classBalanced: false, monitor: 'ua' },
         maxClips: { train: null, dev: null, test: null }, pretrainPerFold: ['energy'],
       },
@@ -215,7 +224,7 @@ export function goncalves2022Profile(profile: ProfileName): Goncalves2022Setting
       },
     },
     finetune: {
-      protocol: 'emodb', partitions: [1, 2, 3, 4, 5], folds: 5, seeds: [1, 2, 3], arms: ARMS_ALL, modes: ['full', 'frozen'],
+      protocol: 'emodb', corpus: 'emodb', testCorpus: null, classes: 'six', partitions: [1, 2, 3, 4, 5], folds: 5, seeds: [1, 2, 3], arms: ARMS_ALL, modes: ['full', 'frozen'],
       hyper: { epochs: 40, batchSize: 16, maxFrames: 16000, lr: 5e-4, weightDecay: 0.01, patience: 8, warmup: 0.1, classBalanced: false, monitor: 'ua' },
       maxClips: { train: null, dev: null, test: null }, pretrainPerFold: ['energy'],
     },
@@ -251,9 +260,21 @@ export function goncalves2022Settings(profile: ProfileName = profileName(), over
   // pretraining folders, so an exploratory run never overwrites the profile's reference records.
   const { experiment: _e, runsPrefix: _r, compute: _c, statistics: _st, ...semantic } = (over ?? {}) as Record<string, unknown>;
   const changed = JSON.stringify(merge(p, semantic as DeepPartial<Goncalves2022Settings>)) !== JSON.stringify(p);
+  // Another SER corpus (or a cross-corpus pair, or the corpus's own classes) names the experiment after
+  // it: <corpus key>[-to-<test key>][-own-classes]-<profile>, plus the tag of any other changed setting.
+  const data = serDataSpec(s);
+  const otherCorpus = !(data.corpus === 'emodb' || data.corpus === 'crema-d') || data.testCorpus !== null || data.classes !== 'six';
+  if (otherCorpus && over?.experiment === undefined) {
+    const { finetune: ft, ...rest } = semantic as { finetune?: Record<string, unknown> };
+    const { corpus: _c, testCorpus: _t, classes: _k, ...ftRest } = ft ?? {};
+    const others = { ...rest, ...(Object.keys(ftRest).length ? { finetune: ftRest } : {}) };
+    const othersChanged = JSON.stringify(merge(p, others as DeepPartial<Goncalves2022Settings>)) !== JSON.stringify(p);
+    const name = `${corpusRef(data.corpus).key}${data.testCorpus !== null ? `-to-${corpusRef(data.testCorpus).key}` : ''}${data.classes === 'corpus' ? '-own-classes' : ''}-${profile}`;
+    s.experiment = othersChanged ? `${name}-${createHash('sha256').update(JSON.stringify(others)).digest('hex').slice(0, 8)}` : name;
+  }
   if (changed) {
     const tag = createHash('sha256').update(JSON.stringify(semantic)).digest('hex').slice(0, 8);
-    if (over?.experiment === undefined) s.experiment = `${p.experiment}-${tag}`;
+    if (over?.experiment === undefined && !otherCorpus) s.experiment = `${p.experiment}-${tag}`;
     // Pretraining folders follow the settings, not the name: a named experiment with other
     // pretext settings must not overwrite the profile's reference encoders.
     if (over?.runsPrefix === undefined) s.runsPrefix = `${p.runsPrefix}${tag}-`;
@@ -295,11 +316,19 @@ export function validateGoncalves2022(s: Goncalves2022Settings): void {
   if (s.pretext.clipSelection.maxClips !== null) positiveInt('pretext.clipSelection.maxClips', s.pretext.clipSelection.maxClips);
   for (const c of s.pretext.avCorpora) if (!['av-speech-unlabeled', 'grid'].includes(c)) throw new EmolabError('settings', `pretext.avCorpora: unknown corpus "${c}" (use av-speech-unlabeled, grid)`);
   const f = s.finetune;
+  if (!SER_CLASS_CHOICES.includes(f.classes)) throw new EmolabError('settings', `finetune.classes must be ${SER_CLASS_CHOICES.join(' or ')}, got ${JSON.stringify(f.classes)}`);
+  if (f.protocol !== 'emodb' && f.protocol !== 'crema-d') throw new EmolabError('settings', `finetune.protocol must be emodb or crema-d, got ${JSON.stringify(f.protocol)}`, { hint: 'any other corpus: finetune.corpus (CLI: emolab finetune --corpus <folder|manifest.csv|name>)' });
+  if (typeof f.corpus !== 'string' || f.corpus === '') throw new EmolabError('settings', `finetune.corpus must be a corpus argument, got ${JSON.stringify(f.corpus)}`);
+  corpusRef(f.corpus);
+  if (f.testCorpus !== null) {
+    corpusRef(f.testCorpus);
+    if (corpusRef(f.testCorpus).key === corpusRef(f.corpus).key) throw new EmolabError('settings', `finetune.testCorpus is the training corpus (${f.corpus}); cross-corpus evaluation needs two corpora`, { hint: 'for speaker-independent folds of one corpus: emolab finetune --corpus <corpus>' });
+  }
   positiveInt('finetune.folds', f.folds);
   if (f.seeds.length === 0) throw new EmolabError('settings', 'finetune.seeds is empty');
   for (const seed of f.seeds) if (!Number.isInteger(seed)) throw new EmolabError('settings', `finetune.seeds must be integers, got ${JSON.stringify(f.seeds)}`);
   if (new Set(f.seeds).size !== f.seeds.length) throw new EmolabError('settings', `finetune.seeds has duplicates: ${f.seeds.join(',')}`);
-  for (const a of f.arms) if (!ARMS_ALL.includes(a)) throw new EmolabError('settings', `finetune.arms: unknown arm "${a}"`, { hint: `arms are ${ARMS_ALL.join(', ')}` });
+  for (const a of f.arms) if (!ARMS_ALL.includes(a)) throw new EmolabError('settings', `finetune.arms: unknown arm "${a}"`, { hint: `arms are ${ARMS_ALL.join(', ')} (CLI: emolab finetune --arms ${ARMS_ALL.join(',')})` });
   for (const m of f.modes) if (m !== 'full' && m !== 'frozen') throw new EmolabError('settings', `finetune.modes: unknown mode "${m}" (use full, frozen)`);
   validateBudget('finetune.hyper', { ...f.hyper, checkpointEverySteps: null });
   for (const k of ['train', 'dev', 'test'] as const) if (f.maxClips[k] !== null) positiveInt(`finetune.maxClips.${k}`, f.maxClips[k]);
@@ -329,9 +358,27 @@ export function avCorpusName(s: Goncalves2022Settings): string {
   return s.pretext.avCorpora.join('+');
 }
 
-/** The audio feature store of the SER corpus. */
+/** The audio feature store of the SER corpus (EmoDB: runs/features/emodb). */
 export function audioStoreDir(root: string = runsRoot()): string {
   return join(root, 'features', 'emodb');
+}
+
+/** The default audio feature store of any corpus argument: `<runs>/features/<corpus key>` (lib/data corpusRef). */
+export function corpusStoreDir(corpus: string, root: string = runsRoot()): string {
+  return join(root, 'features', corpusRef(corpus).key);
+}
+
+/** The SER data these settings evaluate (CREMA-D through the older `finetune.protocol` too). */
+export function serDataSpec(s: Goncalves2022Settings): SerDataSpec {
+  const f = s.finetune;
+  const corpus = f.corpus === 'emodb' && f.protocol === 'crema-d' ? 'crema-d' : f.corpus;
+  return { corpus, testCorpus: f.testCorpus, classes: f.classes, partitions: f.partitions };
+}
+
+/** The corpus task 1 (energy) pretrains on: the SER training corpus, EmoDB by default. */
+export function energyCorpusOf(s: Goncalves2022Settings): string {
+  const c = serDataSpec(s).corpus;
+  return c === 'emodb' || c === 'crema-d' ? s.pretext.energyCorpus : c;
 }
 
 /** Complete pretrain() settings of one task of this experiment (tasks 2, 3, all: the AV corpora). */
@@ -341,7 +388,7 @@ export function pretrainSettingsFor(s: Goncalves2022Settings, task: PretextTask,
   const name = opts.fold ? `${s.runsPrefix}pretrain-${task}-${opts.fold.name}` : `${s.runsPrefix}pretrain-${task}`;
   return {
     task,
-    data: av ? avCorpusName(s) : s.pretext.energyCorpus,
+    data: av ? avCorpusName(s) : energyCorpusOf(s),
     out: join(root, name),
     encoder: s.encoder.config,
     seed: s.pretext.split.seed,
@@ -349,7 +396,7 @@ export function pretrainSettingsFor(s: Goncalves2022Settings, task: PretextTask,
     budget: s.pretext.budget[task],
     taskWeights: s.pretext.taskWeights,
     labelsDir: av ? faceLabelsDir(s, root) : null,
-    featureStore: av ? avAudioStoreDir(s, root) : audioStoreDir(root),
+    featureStore: av ? avAudioStoreDir(s, root) : energyCorpusOf(s) === 'emodb' ? audioStoreDir(root) : corpusStoreDir(energyCorpusOf(s), root),
     split: { devSpeakers: s.pretext.split.devSpeakers, testSpeakers: s.pretext.split.testSpeakers },
     energy: s.pretext.energyTargets,
     normalization: s.features.normalization,
@@ -366,14 +413,18 @@ export function serExperimentSettings(s: Goncalves2022Settings, root: string = r
   for (const arm of f.arms) {
     if (arm === 'baseline' || arm === 'functionals') continue;
     const task = arm as PretextTask;
-    pretraining[arm] = task !== 'all' && f.pretrainPerFold.includes(task as PretextTaskName)
+    // Per fold only when the encoder pretrains on the SER test corpus itself (not across corpora).
+    pretraining[arm] = task !== 'all' && f.pretrainPerFold.includes(task as PretextTaskName) && f.testCorpus === null
       ? { perFold: true, settingsFor: (fold: FoldSpeakers) => pretrainSettingsFor(s, task, { fold, root }) }
       : { perFold: false, settings: pretrainSettingsFor(s, task, { root }) };
   }
+  const data = serDataSpec(s);
   return {
-    experiment: s.experiment, protocol: f.protocol, partitions: f.partitions, folds: f.folds, seeds: f.seeds, arms: f.arms, modes: f.modes,
+    experiment: s.experiment, protocol: serProtocolName(data), corpus: data.corpus, testCorpus: data.testCorpus, classes: data.classes,
+    testFeatureStore: data.testCorpus !== null ? corpusStoreDir(data.testCorpus, root) : null,
+    partitions: f.partitions, folds: f.folds, seeds: f.seeds, arms: f.arms, modes: f.modes,
     hyper: { ...f.hyper }, maxClips: f.maxClips, normalization: s.features.normalization, encoder: s.encoder.config, preset: s.encoder.preset,
-    featureStore: audioStoreDir(root), pretraining, workers: s.compute.workers,
+    featureStore: data.corpus === 'emodb' ? audioStoreDir(root) : corpusStoreDir(data.corpus, root), pretraining, workers: s.compute.workers,
   };
 }
 

@@ -26,16 +26,17 @@ import { EmolabError, errorMessage } from '../errors';
 import type { EncoderConfig } from '../models/encoder';
 import { runInfo } from '../runinfo';
 import { writeJsonAtomic } from '../store/atomic';
-import { extractFeatures, openFeatureStore } from '../store/featureStore';
+import { extractFeatures, openFeatureStore, type FeatureStore } from '../store/featureStore';
 import { audioFeatureSet } from '../audio/featureSet';
 import { emodbManifest } from '../data/emodb';
+import { resolveCorpus } from '../data/corpora';
 import type { FeatureNormalization } from '../train/batches';
 import { finishedPretrainRun, pretrainConfigFingerprint, type PretrainSettings } from '../train/pretext';
 import type { ArmInit, FinetuneHyper } from './finetune';
 import { runFunctionalsReference } from './functionals';
 import type { FinetuneJob, JobClip } from './jobWorker';
 import { runJobPool, type PoolJob, type PoolOutcome } from './pool';
-import { protocolData, stratifiedSubset, type SerFold } from './protocols';
+import { serProtocol, stratifiedSubset, type SerClasses, type SerFold } from './protocols';
 import { PRETRAINING_MANIFEST, foldResultPath, readFoldResult, serRoot, writeFoldResult, type FinetuneMode, type FoldResult, type Protocol } from './results';
 
 /** A pretrained encoder found under runs/: `runs/<name>/run.json` written by `pretrain()`. */
@@ -138,7 +139,14 @@ export function armPretrainSettings(p: ArmPretraining, fold: FoldSpeakers): Pret
 export interface SerExperimentSettings {
   /** Results go to runs/ser/<experiment>/. */
   experiment: string;
+  /** Protocol name (lib/finetune/protocols serProtocolName): emodb, crema-d, corpus:<key>, cross:<a>-><b>. */
   protocol: Protocol;
+  /** SER corpus (lib/data corpus argument); the training corpus when `testCorpus` is set. */
+  corpus: string;
+  /** Cross-corpus evaluation: every labelled clip of this corpus is tested (null: folds of `corpus`). */
+  testCorpus: string | null;
+  /** The six shared classes, or the corpus's own. */
+  classes: SerClasses;
   partitions: number[];
   /** The first N folds. */
   folds: number;
@@ -152,8 +160,10 @@ export interface SerExperimentSettings {
   encoder: EncoderConfig;
   /** Name of the encoder preset (recorded). */
   preset: string;
-  /** Feature store holding set "audio" (fbank, energy_db, f0) for every clip of the protocol. */
+  /** Feature store holding set "audio" (fbank, energy_db, f0) for every clip of `corpus`; made when missing. */
   featureStore: string;
+  /** The same for `testCorpus` (cross-corpus), else null. */
+  testFeatureStore: string | null;
   pretraining: Record<string, ArmPretraining>;
   /** Worker processes. */
   workers: number;
@@ -230,8 +240,8 @@ export async function runSerExperiment(s: SerExperimentSettings, rt: SerRuntime)
   const t0 = Date.now();
   if (!backendReport()) await initBackend();
   const root = rt.root;
-  const data = protocolData(s.protocol, { partitions: s.partitions });
-  const corpus = s.protocol === 'emodb' ? 'emodb' : 'crema-d';
+  const data = serProtocol({ corpus: s.corpus ?? 'emodb', testCorpus: s.testCorpus ?? null, classes: s.classes ?? 'six', partitions: s.partitions });
+  const corpus = data.testCorpus ?? data.corpus;
   const fullFolds = data.folds.slice(0, Math.min(data.folds.length, s.folds));
   const foldSp = fullFolds.map((f) => foldSpeakers(f, corpus));
   for (const a of s.arms) {
@@ -243,17 +253,40 @@ export async function runSerExperiment(s: SerExperimentSettings, rt: SerRuntime)
     dev: stratifiedSubset(f.dev, s.maxClips.dev ?? undefined, data.label, 2000 + i),
     test: stratifiedSubset(f.test, s.maxClips.test ?? undefined, data.label, 3000 + i),
   }));
-  // Every clip must have its features in the store before any work starts: a missing EmoDB store is
-  // made here with the same manifest and feature set as the main job's (so their shards are shared).
-  if (s.protocol === 'emodb' && !existsSync(join(s.featureStore, 'audio', 'index.json'))) {
-    await extractFeatures({ manifest: emodbManifest(), dir: s.featureStore, set: audioFeatureSet(), workers: s.workers, quiet: rt.quiet });
-  }
-  const store = openFeatureStore(s.featureStore);
-  const allClips = [...new Map(folds.flatMap((f) => [...f.train, ...f.dev, ...f.test]).map((c) => [c.id, c])).values()];
-  const missing = allClips.filter((c) => !store.has(c.id, 'fbank'));
-  const keep = (cs: Clip[]) => cs.filter((c) => store.has(c.id, 'fbank'));
-  if (missing.length && !rt.quiet) console.log(`SER: ${missing.length} clips have no features in ${s.featureStore} (left out): ${missing.slice(0, 3).map((c) => c.id).join(', ')}`);
-  for (const f of folds) { f.train = keep(f.train); f.dev = keep(f.dev); f.test = keep(f.test); }
+  // Every clip must have its features in the store before any work starts: a missing store is made
+  // here with the corpus's manifest and the main job's feature set (EmoDB: the same manifest as the
+  // main job's, so their shards are shared). A store made for another corpus is refused.
+  const ensureStore = async (dir: string, spec: string, corpusName: string): Promise<FeatureStore> => {
+    if (!existsSync(join(dir, 'audio', 'index.json')) && !existsSync(join(dir, 'index.json'))) {
+      await extractFeatures({ manifest: spec === 'emodb' ? emodbManifest() : resolveCorpus(spec), dir, set: audioFeatureSet(), workers: s.workers, quiet: rt.quiet });
+    }
+    const st = openFeatureStore(dir);
+    const built = st.sets().includes('audio') ? st.index('audio').corpus : undefined;
+    if (built !== undefined && built !== corpusName) {
+      throw new EmolabError('store', `the feature store was built for corpus "${built}", but this experiment's corpus is "${corpusName}" (${spec})`, {
+        file: dir, hint: `use the store of ${corpusName} (emolab features --corpus ${spec} --out <dir>), or pass --corpus for the corpus the store was built from`,
+      });
+    }
+    return st;
+  };
+  const store = await ensureStore(s.featureStore, s.corpus ?? 'emodb', data.corpus);
+  const testStore = s.testCorpus ? await ensureStore(s.testFeatureStore!, s.testCorpus, data.testCorpus!) : store;
+  const testIds = new Set(folds.flatMap((f) => f.test.map((c) => c.id)));
+  const trainIds = new Set(folds.flatMap((f) => [...f.train, ...f.dev].map((c) => c.id)));
+  const missingOf = (cs: Clip[], st: FeatureStore) => cs.filter((c) => !st.has(c.id, 'fbank'));
+  const missing = [...new Set([...folds.flatMap((f) => missingOf([...f.train, ...f.dev], store)), ...folds.flatMap((f) => missingOf(f.test, testStore))])];
+  if (missing.length && !rt.quiet) console.log(`SER: ${missing.length} clips have no features in ${s.featureStore}${s.testCorpus ? ` / ${s.testFeatureStore}` : ''} (left out, see the store's quarantine): ${missing.slice(0, 3).map((c) => c.id).join(', ')}`);
+  for (const f of folds) { f.train = f.train.filter((c) => store.has(c.id, 'fbank')); f.dev = f.dev.filter((c) => store.has(c.id, 'fbank')); f.test = f.test.filter((c) => testStore.has(c.id, 'fbank')); }
+  // The functionals reference reads through one store: in a cross-corpus run, test clips come from the test corpus's store.
+  const collide = s.testCorpus ? [...testIds].filter((id) => trainIds.has(id)) : [];
+  const functionalsStore: FeatureStore = !s.testCorpus ? store : {
+    ...store,
+    has: (id, feature) => (testIds.has(id) ? testStore : store).has(id, feature),
+    get: (id, feature) => {
+      if (collide.includes(id)) throw new EmolabError('train', `clip id "${id}" is in both corpora; the functionals reference cannot tell their features apart`, { hint: 'the neural arms are not affected; drop functionals from --arms, or rename one corpus\'s files' });
+      return (testIds.has(id) ? testStore : store).get(id, feature);
+    },
+  };
   const failures: ModelFailure[] = [];
   const fail = (f: ModelFailure): void => { failures.push(f); rt.onFailure?.(f); };
 
@@ -266,7 +299,7 @@ export async function runSerExperiment(s: SerExperimentSettings, rt: SerRuntime)
     const p = s.pretraining[arm];
     if (!p) continue;
     for (const fs of foldSp) {
-      const settings = armPretrainSettings(p, fs);
+      const settings = heldOutFor(armPretrainSettings(p, fs), fullFolds.find((f) => f.name === fs.name)!, s.corpus ?? 'emodb');
       const jobId = `pretrain ${basename(settings.out)}`;
       const done = finishedPretrainRun(settings.out, settings);
       if (!done && !pretrainJobs.some((j) => j.id === jobId)) {
@@ -285,6 +318,8 @@ export async function runSerExperiment(s: SerExperimentSettings, rt: SerRuntime)
   const jobs: PoolJob[] = [...pretrainJobs];
   const jobMeta = new Map<string, { arm: string; mode: FinetuneMode; seed: number; fold: string }>();
   const clip = (c: Clip): JobClip => ({ id: c.id, speaker: c.speaker, label: data.label(c), emotion: c.emotion ?? c.perceived?.majority ?? '' });
+  const testClip = (c: Clip): JobClip => (s.testCorpus ? { ...clip(c), store: s.testFeatureStore! } : clip(c));
+  const noDev = new Set(folds.filter((f) => f.dev.length === 0).map((f) => f.name));
   const neural = s.arms.filter((a) => a !== 'functionals');
   for (const mode of s.modes) for (const arm of neural) for (const seed of s.seeds) for (const fold of folds) {
     const pre = arm === 'baseline' ? undefined : pretrainFor.get(`${arm}|${fold.name}`)!;
@@ -304,9 +339,13 @@ export async function runSerExperiment(s: SerExperimentSettings, rt: SerRuntime)
     const init: ArmInit = pre ? { kind: 'pretrained', run: basename(pre.settings.out), checkpoint: join(pre.settings.out, 'model.safetensors'), task: pre.settings.task } : { kind: 'scratch' };
     const job: FinetuneJob = {
       experiment: s.experiment, protocol: s.protocol, arm, init, mode, seed,
-      fold: { name: fold.name, train: fold.train.map(clip), dev: fold.dev.map(clip), test: fold.test.map(clip) },
+      fold: { name: fold.name, train: fold.train.map(clip), dev: fold.dev.map(clip), test: fold.test.map(testClip) },
       classes: [...data.classes], encoder: s.encoder, hyper: s.hyper, normalization: s.normalization, featureStore: s.featureStore,
-      configNote: { fingerprint: fp, preset: s.preset, features: `kaldi fbank 80, ${s.normalization} CMVN`, ...(pre ? { pretrainFingerprint: initKey } : {}) },
+      configNote: {
+        fingerprint: fp, preset: s.preset, features: `kaldi fbank 80, ${s.normalization} CMVN`, ...(pre ? { pretrainFingerprint: initKey } : {}),
+        ...(s.protocol === 'emodb' || s.protocol === 'crema-d' ? {} : { folding: data.folding, corpus: data.corpus, ...(data.testCorpus ? { testCorpus: data.testCorpus } : {}) }),
+        ...(noDev.has(fold.name) ? { modelSelection: `fixed budget: ${s.hyper.epochs} epochs, last epoch kept (no dev speakers for early stopping)` } : {}),
+      },
       runInfo: info, root,
     };
     const id = `finetune ${arm}/${mode}/seed${seed}/${fold.name}`;
@@ -385,7 +424,7 @@ export async function runSerExperiment(s: SerExperimentSettings, rt: SerRuntime)
     for (const f of folds.filter((x) => !todo.includes(x))) { const r = readFoldResult(fileOf(f.name)); results.push(r); reused++; rt.onResult?.(r, fileOf(f.name), true); }
     if (todo.length) {
       try {
-        const recs = runFunctionalsReference({ folds: todo, classes: data.classes, label: data.label, store, experiment: s.experiment, protocol: s.protocol, runInfo: info });
+        const recs = runFunctionalsReference({ folds: todo, classes: data.classes, label: data.label, store: functionalsStore, experiment: s.experiment, protocol: s.protocol, runInfo: info });
         for (const r of recs) {
           r.config = { ...r.config, fingerprint: fpF(todo.find((f) => f.name === r.fold)!) };
           const file = writeFoldResult(r, root);
@@ -399,7 +438,7 @@ export async function runSerExperiment(s: SerExperimentSettings, rt: SerRuntime)
   }
   const dir = join(serRoot(root), s.experiment);
   writeJsonAtomic(join(dir, PRETRAINING_MANIFEST), {
-    experiment: s.experiment, protocol: s.protocol, corpus,
+    experiment: s.experiment, protocol: s.protocol, corpus, folding: data.folding,
     note: 'SER test speakers are kept out of every training and pretraining step: the energy encoder is pretrained once per fold without the fold\'s test speakers; encoders pretrained on other corpora (the audio-visual corpora) share no speaker with the SER corpus.',
     folds: foldSp, pretraining: pretraining.sort((a, b) => a.arm.localeCompare(b.arm) || a.fold.localeCompare(b.fold)),
   });
@@ -410,6 +449,18 @@ export async function runSerExperiment(s: SerExperimentSettings, rt: SerRuntime)
     results, failures, trained, reused, seconds: (now - t0) / 1000,
     timing: { pretrainingJobSeconds: jobSeconds.pretraining, finetuningJobSeconds: jobSeconds.finetuning, poolWallSeconds: (tFunc - tF) / 1000, functionalsSeconds: (now - tFunc) / 1000, setupSeconds: (tF - tP) / 1000 },
   };
+}
+
+/**
+ * Pretraining settings on the SER corpus for one fold whose speakers outside the fold's test set (train +
+ * dev; a cross-corpus run: every training speaker) cannot fill a held-out train/dev/test split (fewer than 3): the run trains on all of them without one (split 0/0, stated in
+ * its run.json), instead of failing. Other settings are returned unchanged (same fingerprint).
+ */
+export function heldOutFor(settings: PretrainSettings, fold: SerFold, serCorpus: string): PretrainSettings {
+  // Only runs on the SER (training) corpus itself: the audio-visual corpora have their own speakers.
+  if (settings.data !== serCorpus) return settings;
+  const remaining = new Set([...fold.train, ...fold.dev].map((c) => c.speaker)).size;
+  return remaining >= 3 ? settings : { ...settings, split: { devSpeakers: 0, testSpeakers: 0 } };
 }
 
 /** The failures recorded by the last run of an experiment (empty when none or never run). */

@@ -12,8 +12,8 @@ import { disposePretrain, pretrain, type PretrainSettings } from '../train/prete
 import { finetuneFold, SER_HEAD, type FinetuneFoldArgs } from './finetune';
 import { writeFoldResult } from './results';
 
-/** One clip of an SER job: its id, speaker and label index. */
-export interface JobClip { id: string; speaker: string; label: number; emotion: string }
+/** One clip of an SER job: its id, speaker and label index; `store`: its feature store when not the job's (cross-corpus test clips). */
+export interface JobClip { id: string; speaker: string; label: number; emotion: string; store?: string }
 
 /** One SER model as a worker receives it: finetuneFold's arguments with clip references instead of examples. */
 export interface FinetuneJob extends Omit<FinetuneFoldArgs, 'fold' | 'classes' | 'configNote' | 'quiet' | 'onEpoch'> {
@@ -51,7 +51,7 @@ function fbankOf(storeDir: string, id: string): { data: Float32Array; frames: nu
 /** Train one SER model from a job description; the record is written under job.root. */
 export async function runFinetuneJob(job: FinetuneJob, onEpoch?: (r: unknown) => void): Promise<JobReply> {
   const t0 = Date.now();
-  const raw = (cs: JobClip[]) => cs.map((c) => ({ c, ...fbankOf(job.featureStore, c.id) }));
+  const raw = (cs: JobClip[]) => cs.map((c) => ({ c, ...fbankOf(c.store ?? job.featureStore, c.id) }));
   const train = raw(job.fold.train);
   const norm = featureNormalizer(job.normalization, train.map((x) => ({ features: x.data, frames: x.frames })), 80);
   const ex = (xs: ReturnType<typeof raw>): Example[] => xs.map(({ c, data, frames }) => ({

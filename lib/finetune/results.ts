@@ -31,7 +31,12 @@ export const ARM_LABELS: Readonly<Record<Arm, string>> = {
 };
 
 export type FinetuneMode = 'full' | 'frozen';
-export type Protocol = 'emodb' | 'crema-d';
+/**
+ * The SER protocol of a record: `emodb` (leave-two-speakers-out folds), `crema-d` (its partitions),
+ * `corpus:<key>` (any labelled corpus: speaker-independent folds built by lib/finetune/protocols
+ * corpusProtocol) or `cross:<train key>-><test key>` (train on one corpus, test on every clip of another).
+ */
+export type Protocol = 'emodb' | 'crema-d' | `corpus:${string}` | `cross:${string}`;
 
 /** One fine-tuning epoch: training loss, dev-speaker loss and accuracy (the early-stopping metric). */
 export interface EpochRecord { epoch: number; trainLoss: number; devLoss: number; devAccuracy: number; seconds: number }

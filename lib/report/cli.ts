@@ -1,20 +1,22 @@
 /**
- * `emolab report`: rebuild every SER result table (results/*.csv, results/*.md) and figure
- * (figures/*.html|png|svg) from the fine-tuning records under runs/ser, without retraining.
+ * `emolab report`: rebuild every SER result table (*.csv, *.md) and figure (*.html|png|svg) from the
+ * fine-tuning records under runs/ser, without retraining, into each experiment's own folders
+ * ($EMOLAB_RUNS/ser/<experiment>/tables and .../figures; lib/paths experimentOutputs), or --out DIR.
  */
 import { flagString, parseArgs } from '../cli/args';
 import { closeFigureExporter } from './export';
 import { requireSerReports, type SerReport } from './ser';
 import { exportReference, referenceRoot } from './reference';
 import { readFailures, tableFailures } from '../finetune/experiment';
-import { runsRoot } from '../paths';
-import { resolve } from 'node:path';
+import { assertWritable, runsRoot } from '../paths';
+import { join, resolve } from 'node:path';
 import { writeExplorer } from './explorer';
 
 export const REPORT_USAGE = [
-  'emolab report [--experiment NAME] [--reference] [--no-figures]',
-  '  rebuild the tables (results/) and figures (figures/) from the per-model records under $EMOLAB_RUNS/ser,',
-  '  or, with --reference, from the committed reference run in results/reference/ (no training).',
+  'emolab report [--experiment NAME] [--reference] [--no-figures] [--out DIR]',
+  '  rebuild the tables and figures from the per-model records under $EMOLAB_RUNS/ser (every corpus, cross-corpus',
+  '  pairs included), into each experiment\'s $EMOLAB_RUNS/ser/<experiment>/tables and .../figures (or DIR/tables, DIR/figures);',
+  '  with --reference, from the committed reference run in results/reference/ (no training), into $EMOLAB_RUNS/reference/ser/<experiment>/.',
   'emolab report --html [--reference] [--out FILE]',
   '  write one self-contained interactive results page (default results/explorer.html; plotly inlined, no network):',
   '  every experiment under $EMOLAB_RUNS (or results/reference), filters by corpus, profile, arm, mode, fold, seed.',
@@ -56,7 +58,10 @@ export async function run(argv: string[]): Promise<number> {
   const experiment = flagString(args, 'experiment');
   try {
     const failures = experiment ? tableFailures(experiment, readFailures(experiment, root)) : [];
-    const reports = requireSerReports({ experiment, root, figures: !args.flags['no-figures'] }, failures);
+    const out = flagString(args, 'out');
+    const outputsRoot = args.flags.reference ? join(runsRoot(), 'reference') : root;
+    assertWritable(out ?? outputsRoot, out ? '--out' : args.flags.reference ? 'EMOLAB_RUNS (report --reference writes under EMOLAB_RUNS/reference)' : 'EMOLAB_RUNS');
+    const reports = requireSerReports({ experiment, root, figures: !args.flags['no-figures'], out, outputsRoot }, failures);
     for (const rep of reports) console.log(`\n${reportSummary(rep)}\n`);
   } finally {
     await closeFigureExporter();

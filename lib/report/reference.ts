@@ -9,9 +9,9 @@
  *   results/reference/tables/                      the result tables of that run (ser_<experiment>_*, hflea_*)
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { dirname, join, relative } from 'node:path';
+import { basename, dirname, join, relative } from 'node:path';
 import { EmolabError } from '../errors';
-import { dataRoot, modelsRoot, repoRoot, resultsDir, runsRoot } from '../paths';
+import { dataRoot, experimentOutputs, modelsRoot, repoRoot, resultsDir, runsRoot } from '../paths';
 
 export const referenceRoot = (): string => join(resultsDir(), 'reference');
 
@@ -56,11 +56,20 @@ export function exportReference(experiment: string, root: string = runsRoot(), d
     } catch { /* not a record */ }
   }
   // The tables that `emolab report` wrote for this experiment (and notebook 09's HFLEA table).
-  const tables = existsSync(resultsDir()) ? readdirSync(resultsDir()).filter((f) => (f.startsWith(`ser_${experiment}_`) || f.startsWith('hflea_')) && /\.(md|csv)$/.test(f)) : [];
-  for (const f of tables.sort()) {
+  // SER tables live in the experiment's own tables folder (lib/paths experimentOutputs); HFLEA's in results/.
+  const serTables = experimentOutputs(experiment, { root }).tables;
+  const tables = [
+    ...(existsSync(serTables) ? readdirSync(serTables).filter((f) => f.startsWith(`ser_${experiment}_`) && /\.(md|csv)$/.test(f)).map((f) => join(serTables, f)) : []),
+    ...(existsSync(resultsDir()) ? readdirSync(resultsDir()).filter((f) => (f.startsWith(`ser_${experiment}_`) || f.startsWith('hflea_')) && /\.(md|csv)$/.test(f)).map((f) => join(resultsDir(), f)) : []),
+  ];
+  const seen = new Set<string>();
+  for (const file of tables) {
+    const f = basename(file);
+    if (seen.has(f)) continue; // the experiment's own copy wins over an older one in results/
+    seen.add(f);
     const target = join(dest, 'tables', f);
     mkdirSync(dirname(target), { recursive: true });
-    writeFileSync(target, scrub(readFileSync(join(resultsDir(), f), 'utf8')));
+    writeFileSync(target, scrub(readFileSync(file, 'utf8')));
     written.push(target);
   }
   for (const run of [...runs].sort()) {

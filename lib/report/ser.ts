@@ -17,9 +17,11 @@
  *   baseline (the seed-to-seed noise floor).
  * Failed models (an optional list) are counted per arm and listed in a footnote.
  *
- * Outputs per (experiment, mode): results/ser_<experiment>_<mode>.csv (one row per arm),
- * results/ser_<experiment>_<mode>_per_class.csv, results/ser_<experiment>_<mode>.md, and figures
- * figures/ser_<experiment>_<mode>_{metrics,gain,confusion,per_class}.{html,png,svg}.
+ * Outputs per (experiment, mode), in the experiment's own folders (lib/paths experimentOutputs:
+ * $EMOLAB_RUNS/ser/<experiment>/tables and .../figures, or DIR/tables and DIR/figures with `out`):
+ * tables/ser_<experiment>_<mode>.csv (one row per arm), tables/ser_<experiment>_<mode>_per_class.csv,
+ * tables/ser_<experiment>_<mode>.md, and figures/ser_<experiment>_<mode>_{metrics,gain,confusion,per_class}.{html,png,svg}.
+ * Every corpus (EmoDB, CREMA-D, a folder corpus, a cross-corpus pair) gets the same layout.
  */
 import { join } from 'node:path';
 import { aggregateArms, REFERENCE_ARMS, type ArmAggregate, type EvaluatedFold, type SeedNoise, type StatUnit } from '../eval/aggregate';
@@ -27,9 +29,9 @@ import { speakersFromTestList } from '../eval/ensemble';
 import { METRIC_NAMES, normalizeRows, type MetricName } from '../eval/metrics';
 import { EmolabError } from '../errors';
 import { ARM_LABELS, ARMS, listFoldResults, serRoot, type FoldResult } from '../finetune/results';
-import { resultsDir } from '../paths';
+import { experimentOutputs } from '../paths';
 import { writeFileAtomic } from '../store/atomic';
-import { showFigure, type ShownFigure } from './figures';
+import { showFigure as showFigureIn, type ShownFigure } from './figures';
 
 /** What the paper reports, verbatim from its abstract; per-row values are in its Table and not transcribed here. */
 export const PAPER_CLAIMS = {
@@ -122,6 +124,8 @@ export interface SerReport {
   perClassCsv: string;
   markdown: string;
   files: { csv: string; perClassCsv: string; markdown: string };
+  /** The folders its tables and figures go to. */
+  outputs: { tables: string; figures: string };
   figures: ShownFigure[];
 }
 
@@ -326,7 +330,7 @@ function scaleOf(records: FoldResult[]): 'smoke-test' | 'full' {
   return records.some((r) => (r.runInfo as { profile?: string } | undefined)?.profile === 'ci') ? 'smoke-test' : 'full';
 }
 
-function reportMarkdown(rep: Omit<SerReport, 'markdown' | 'files' | 'figures' | 'csv' | 'perClassCsv'>, records: FoldResult[]): string {
+function reportMarkdown(rep: Omit<SerReport, 'markdown' | 'files' | 'figures' | 'csv' | 'perClassCsv' | 'outputs'>, records: FoldResult[]): string {
   const first = records.find((r) => !REFERENCE_ARMS.includes(r.arm)) ?? records[0];
   const scaleNote = rep.scale === 'smoke-test'
     ? '> **SMOKE-TEST SCALE (EMOLAB_PROFILE=ci).** Tiny model, a few epochs, few seeds/folds. These numbers check that the pipeline runs end to end; they are **not** a reproduction of the paper and must not be compared with it as such.\n'
@@ -342,11 +346,18 @@ function reportMarkdown(rep: Omit<SerReport, 'markdown' | 'files' | 'figures' | 
   const failures = failuresMarkdown(rep.failures);
   const refs = rep.rows.filter((r) => r.reference);
   const notes = rep.rows.filter((r) => r.note).map((r) => `- ${r.label}: ${r.note}.`);
+  // How models were selected: on dev speakers, or (no dev speakers) after a fixed epoch budget.
+  const fixed = [...new Set(records.filter((r) => typeof (r.config as Record<string, unknown>)?.modelSelection === 'string').map((r) => r.fold))].sort();
+  const folding = typeof cfg.folding === 'string' ? ` Folds: ${cfg.folding}.` : '';
+  const monitor = String(((cfg.hyper ?? {}) as Record<string, unknown>).monitor ?? 'ua');
+  const selection = fixed.length
+    ? ` Model selection: **fixed epoch budget** (${String(cfg.epochs ?? '?')} epochs, last epoch kept) for ${fixed.length === new Set(records.map((r) => r.fold)).size ? 'every fold' : `fold(s) ${fixed.join(', ')}`}: no dev speakers for early stopping.`
+    : ` Model selection: best epoch on the dev speakers' ${monitor}.`;
   return [
     `# SER results: ${rep.experiment}, ${rep.mode} fine-tuning`,
     '',
     scaleNote,
-    `Protocol: ${rep.protocol}; classes: ${rep.classes.join(', ')}; ${speakers} test speakers. Encoder preset: ${String(cfg.preset ?? '?')}; epochs: ${String(cfg.epochs ?? '?')}; class-balanced sampling: ${String(cfg.classBalanced ?? '?')}.`,
+    `Protocol: ${rep.protocol}; classes: ${rep.classes.join(', ')}; ${speakers} test speakers. Encoder preset: ${String(cfg.preset ?? '?')}; epochs: ${String(cfg.epochs ?? '?')}; class-balanced sampling: ${String(cfg.classBalanced ?? '?')}.${folding}${records.some((r) => r.arm !== 'functionals') ? selection : ''}`,
     '',
     rowsToMarkdown(rep.rows),
     '',
@@ -375,9 +386,14 @@ function figureBase(experiment: string, mode: string): string {
   return `ser_${experiment}_${mode}`.replace(/[^A-Za-z0-9_.-]/g, '_');
 }
 
-/** The plotly figures of one report (shown inline in a notebook; HTML + PNG/SVG under figures/). */
-export function serFigures(rep: Pick<SerReport, 'experiment' | 'mode' | 'classes' | 'rows' | 'aggregates' | 'scale'>): ShownFigure[] {
+/**
+ * The plotly figures of one report (shown inline in a notebook; HTML + PNG/SVG in `dir`, default the
+ * report's figures folder, else the experiment's: $EMOLAB_RUNS/ser/<experiment>/figures).
+ */
+export function serFigures(rep: Pick<SerReport, 'experiment' | 'mode' | 'classes' | 'rows' | 'aggregates' | 'scale'> & { outputs?: { figures: string } }, dir?: string): ShownFigure[] {
   const base = figureBase(rep.experiment, rep.mode);
+  const figDir = dir ?? rep.outputs?.figures ?? experimentOutputs(rep.experiment).figures;
+  const showFigure = (fig: Parameters<typeof showFigureIn>[0], name: string, title: string): ShownFigure => showFigureIn(fig, name, title, { dir: figDir });
   const tag = rep.scale === 'smoke-test' ? ' [smoke-test scale]' : '';
   const out: ShownFigure[] = [];
   out.push(showFigure({
@@ -433,11 +449,16 @@ export function serFigures(rep: Pick<SerReport, 'experiment' | 'mode' | 'classes
 export interface BuildReportOptions {
   root?: string;
   experiment?: string;
-  /** Write results/*.csv|md (default true). */
+  /** Write the tables (default true). */
   write?: boolean;
   /** Make figures (default true). */
   figures?: boolean;
+  /** Tables go here (default: the experiment's tables folder, see `out`). */
   outDir?: string;
+  /** Tables and figures go to DIR/tables and DIR/figures (the CLI's --out); default $EMOLAB_RUNS/ser/<experiment>/. */
+  out?: string;
+  /** Runs folder whose ser/<experiment>/ receives the outputs (default `root`; `report --reference` writes under $EMOLAB_RUNS/reference). */
+  outputsRoot?: string;
   bootstrap?: number;
   permutations?: number;
   /** Seed of the resampling (bootstrap and sampled randomization). */
@@ -507,16 +528,17 @@ export function buildSerReports(opts: BuildReportOptions = {}, failures: SerFail
     const markdown = reportMarkdown(partial, records);
     const csv = rowsToCsv(rows);
     const pcCsv = perClassCsv(aggregates, classes);
-    const dir = opts.outDir ?? resultsDir();
-    const stem = join(dir, figureBase(experiment, mode));
+    const outs = experimentOutputs(experiment, { root: opts.outputsRoot ?? opts.root, out: opts.out });
+    const outputs = { tables: opts.outDir ?? outs.tables, figures: outs.figures };
+    const stem = join(outputs.tables, figureBase(experiment, mode));
     const files = { csv: `${stem}.csv`, perClassCsv: `${stem}_per_class.csv`, markdown: `${stem}.md` };
     if (opts.write !== false) {
       writeFileAtomic(files.csv, csv);
       writeFileAtomic(files.perClassCsv, pcCsv);
       writeFileAtomic(files.markdown, markdown);
     }
-    const figures = opts.figures === false ? [] : serFigures(partial);
-    reports.push({ ...partial, csv, perClassCsv: pcCsv, markdown, files, figures });
+    const figures = opts.figures === false ? [] : serFigures({ ...partial, outputs });
+    reports.push({ ...partial, csv, perClassCsv: pcCsv, markdown, files, outputs, figures });
   }
   return reports;
 }

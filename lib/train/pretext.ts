@@ -20,8 +20,7 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import type { Clip, Manifest, QuarantinedItem, Split } from '../data/types';
-import { emodbManifest } from '../data/emodb';
-import { folderManifest, unlabeledAvManifest } from '../data/folder';
+import { resolveCorpus } from '../data/corpora';
 import { speakerIndependentSplit, speakersOf } from '../data/splits';
 import { decodeAudio } from '../audio/decode';
 import { kaldiFbank } from '../audio/kaldi';
@@ -47,7 +46,7 @@ import { featureStoreExists, openFeatureStore, type FeatureStore } from '../stor
 import { runInfo } from '../runinfo';
 import { hashOutputs } from '../verify/hashes';
 import { backendReport, describeBackend, initBackend } from '../backend';
-import { dataRoot, runsRoot } from '../paths';
+import { assertWritable, dataRoot, runsRoot } from '../paths';
 import { EmolabError, errorMessage } from '../errors';
 
 export type PretextTaskName = 'energy' | 'activation' | 'au';
@@ -64,38 +63,12 @@ export function pretextHead(task: PretextTaskName, auClasses = 8): HeadSpec {
 // Corpus and features
 
 /**
- * A corpus by name (`emodb`, `av-speech-unlabeled`, `grid`), several AV corpora joined with "+"
- * (`av-speech-unlabeled+grid`: one manifest, corpus name as given, clip ids must not collide), or a
- * folder with a labels.csv (or with subfolders holding one, like av-speech-unlabeled).
+ * A corpus argument (lib/data resolveCorpus: a name such as `emodb`, `av-speech-unlabeled`, `grid`,
+ * several joined with "+", a folder with a labels.csv or with subfolders holding one, or a manifest
+ * CSV). Emotion labels are not needed for pretraining.
  */
 export function loadCorpus(data: string): Manifest {
-  if (data.includes('+')) {
-    const parts = data.split('+').map((x) => x.trim()).filter(Boolean);
-    const manifests = parts.map(loadCorpus);
-    const seen = new Map<string, string>();
-    const clips: Clip[] = [];
-    for (const m of manifests) {
-      for (const c of m.clips) {
-        const prev = seen.get(c.id);
-        if (prev) throw new EmolabError('data', `clip id "${c.id}" is in both ${prev} and ${m.corpus}; joined corpora need distinct ids`, { file: m.root });
-        seen.set(c.id, m.corpus);
-        clips.push({ ...c, corpus: data, extra: { ...c.extra, sourceCorpus: m.corpus } });
-      }
-    }
-    return { ...manifests[0], corpus: data, root: manifests.map((m) => m.root).join('+'), clips, quarantine: manifests.flatMap((m) => m.quarantine) };
-  }
-  if (data === 'emodb') return emodbManifest();
-  if (data === 'av-speech-unlabeled' || data === 'av') return unlabeledAvManifest();
-  if (data === 'grid') {
-    const dir = join(dataRoot(), 'grid');
-    if (!existsSync(dir)) throw new EmolabError('data', 'the GRID corpus is not on disk', { file: dir, hint: 'run: npx emolab data fetch grid   (or set EMOLAB_DATA to a folder holding grid/)' });
-    return unlabeledAvManifest(dir, 'grid');
-  }
-  const root = resolve(data);
-  if (!existsSync(root)) {
-    throw new EmolabError('data', `corpus "${data}" is neither a known name (emodb, av-speech-unlabeled, grid) nor a folder`, { file: root });
-  }
-  return existsSync(join(root, 'labels.csv')) ? folderManifest(root, { allowUnlabeled: true }) : unlabeledAvManifest(root, data);
+  return resolveCorpus(data);
 }
 
 /** One clip's audio features on the 10 ms grid. */
@@ -403,8 +376,10 @@ export async function pretrain(o: PretrainSettings, rt: PretrainRuntime = DEFAUL
   const tasks: PretextTaskName[] = o.task === 'all' ? [...PRETEXT_TASKS] : [o.task];
   const runDir = resolve(o.out);
   const seed = o.seed;
+  // Nothing is computed when the run folder cannot be written.
+  assertWritable(runDir, 'pretraining run (--out, or EMOLAB_RUNS)');
   const manifest = loadCorpus(o.data);
-  const labelsDir = o.labelsDir ?? defaultLabelDir(manifest.corpus);
+  const labelsDir = o.labelsDir ?? defaultLabelDir(o.data);
   const excluded = new Set(o.excludeSpeakers);
 
   // Targets from disk first (they decide which clips are usable), then features.
@@ -431,8 +406,14 @@ export async function pretrain(o: PretrainSettings, rt: PretrainRuntime = DEFAUL
     clips = clips.filter((c) => labelled.has(c.id));
   }
   clips = spreadOverSpeakers(clips, o.maxClips ?? Infinity);
-  if (speakersOf(clips).length < 3) {
-    throw new EmolabError('train', `${clips.length} clips from ${speakersOf(clips).length} speakers: need at least 3 speakers for train/dev/test`, { file: manifest.root });
+  // split.devSpeakers = split.testSpeakers = 0: no held-out speakers (every clip trains, fixed epoch
+  // budget, no held-out accuracy); run.json says so.
+  const heldOut = o.split.devSpeakers > 0 || o.split.testSpeakers > 0;
+  if (clips.length === 0) throw new EmolabError('train', `no clips with ${o.task === 'energy' ? 'audio' : `${tasks.join('+')} targets`} in corpus ${manifest.corpus}${excludedClips ? ` after leaving out ${excludedClips} clips of the excluded speakers` : ''}`, { file: manifest.root });
+  if (heldOut && speakersOf(clips).length < 3) {
+    throw new EmolabError('train', `${clips.length} clips from ${speakersOf(clips).length} speaker(s): this corpus cannot hold out speakers for dev and test (a held-out split by speaker needs at least 3)`, {
+      file: manifest.root, hint: 'pretrain without held-out speakers: emolab pretrain --no-held-out ... (settings: split.devSpeakers = split.testSpeakers = 0; every clip trains for the fixed epoch budget, run.json records it and no held-out accuracy is reported)',
+    });
   }
   const alwaysTrain = dominantSpeakers(clips, 0.25);
   const split = speakerIndependentSplit(clips, { seed, dev: o.split.devSpeakers, test: o.split.testSpeakers, alwaysTrain, name: `${manifest.corpus}-speakers-seed${seed}` });
@@ -505,7 +486,10 @@ export async function pretrain(o: PretrainSettings, rt: PretrainRuntime = DEFAUL
     },
     split: {
       name: split.name, alwaysTrain,
-      rule: 'speakers shuffled with the seed; the first 20% test, the next 20% dev, the rest train; speakers holding > 25% of the clips always train',
+      heldOut,
+      rule: heldOut
+        ? `speakers shuffled with the seed; the first ${o.split.testSpeakers < 1 ? `${100 * o.split.testSpeakers}%` : o.split.testSpeakers} test, the next ${o.split.devSpeakers < 1 ? `${100 * o.split.devSpeakers}%` : o.split.devSpeakers} dev, the rest train; speakers holding > 25% of the clips always train`
+        : 'no held-out speakers (split.devSpeakers = split.testSpeakers = 0): every clip trains for the fixed epoch budget; no held-out accuracy',
       speakers: { train: speakersOf(clips.filter((c) => split.train.includes(c.id))), dev: speakersOf(clips.filter((c) => split.dev.includes(c.id))), test: speakersOf(clips.filter((c) => split.test.includes(c.id))) },
       train: split.train, dev: split.dev, test: split.test,
     },
