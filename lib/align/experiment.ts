@@ -72,7 +72,7 @@ export function hfleaExperimentName(s: HfleaSettings): string {
  * record per fold under runs/hflea/<experiment>/ (the results explorer reads them). Stage (1) TAPT
  * resumes from / reuses runs/hflea/<experiment>/tapt-<fold>/.
  */
-export async function runHfleaEmodb(settings: HfleaSettings, manifest: Manifest = emodbManifest(undefined, { boredom: 'drop' }), opts: { keepModels?: boolean; root?: string } = {}): Promise<HfleaExperiment> {
+export async function runHfleaEmodb(settings: HfleaSettings, manifest: Manifest = emodbManifest(undefined, { boredom: 'drop' }), opts: { keepModels?: boolean; root?: string; embed?: boolean } = {}): Promise<HfleaExperiment> {
   const folds = emodbFolds(manifest).slice(0, settings.folds);
   const runs: FoldRun[] = [];
   const records: EvaluatedFold[] = [];
@@ -82,7 +82,7 @@ export async function runHfleaEmodb(settings: HfleaSettings, manifest: Manifest 
   for (const split of folds) {
     const data = await loadAlignData(manifest, split, { classes: FOUR_CLASSES, perClass: { train: settings.perClass.train ?? undefined, dev: settings.perClass.dev ?? undefined, test: settings.perClass.test ?? undefined }, normalize: settings.model === 'tiny', seed: settings.config.seed });
     const source = settings.model === 'base' ? `base:${settings.checkpointDir}` : `tiny-init-seed${settings.config.seed}`;
-    const result = await runHflea(data, settings.config, encoderFactory(settings), { taptDir: join(hfleaRecordsRoot(root), experiment, `tapt-${split.name}`), source });
+    const result = await runHflea(data, settings.config, encoderFactory(settings), { taptDir: join(hfleaRecordsRoot(root), experiment, `tapt-${split.name}`), source, embedClips: opts.embed !== false && runs.length === 0 ? [...data.dev, ...data.test] : undefined });
     const ids = data.test.map((c) => c.id);
     records.push({ arm: 'ft', seed: settings.config.seed, fold: split.name, classes: data.classes, ids, truth: result.finetune.test.truth, pred: result.finetune.test.pred });
     records.push({ arm: 'hflea', seed: settings.config.seed, fold: split.name, classes: data.classes, ids, truth: result.aligned.test.truth, pred: result.aligned.test.pred });

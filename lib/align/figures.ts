@@ -3,8 +3,11 @@
  * step-(d) attention weights over its frames and its frame cluster ids on a shared time axis; the
  * training curves of the three training steps; and the cluster/emotion co-occurrence of step (b).
  */
-import { showFigure, type ShownFigure } from '../report/figures';
-import type { AlignClip, HfleaResult } from './hflea';
+import { kaldiFbank } from '../audio/kaldi';
+import { confusionMatrix } from '../eval/metrics';
+import { pca } from '../models/pca';
+import { ARM_COLORS, categoricalColorscale, CLUSTER_PALETTE, confusionFigure, showFigure, type ShownFigure } from '../report/figures';
+import type { AlignClip, HfleaResult, SerEvaluation } from './hflea';
 
 /** Centre time (s) of HuBERT frame t: receptive field [320 t, 320 t + 400) samples at 16 kHz. */
 export const frameTime = (t: number): number => (320 * t + 200) / 16000;
@@ -23,43 +26,108 @@ export function envelope(x: Float32Array, bins: number, sampleRate = 16000): { t
 }
 
 /**
- * Waveform, attention weights (bars) and cluster ids (colour strip) of one test utterance.
- * `attention` and `clusterIds` are per frame; the clip is shown up to the evaluated length.
+ * Log-mel spectrogram (Kaldi fbank, 80 bins, 10 ms), the attention weights alpha_t of the attention
+ * model over its 20 ms frames (overlaid as a line on the spectrogram and as bars below it), and each
+ * frame's cluster id (categorical colours), on one time axis. `attention` and `clusterIds` are per frame.
  */
-export function utteranceAlignmentFigure(clip: AlignClip, attention: Float32Array, clusterIds: Int32Array, k: number, classes: string[], predicted: number, name: string): ShownFigure {
+export function utteranceAlignmentFigure(clip: AlignClip, attention: Float32Array, clusterIds: Int32Array, k: number, classes: string[], predicted: number, name: string, label = 'attention α_t'): ShownFigure {
   const frames = Math.max(attention.length, clusterIds.length);
   const shown = clip.audio.subarray(0, Math.min(clip.audio.length, 320 * frames + 80));
-  const env = envelope(shown, 1000);
-  const ft = Array.from({ length: frames }, (_, t) => frameTime(t));
+  // display scale only: the tiny model's input is normalised to unit variance; fbank wants [-1, 1]
+  let peak = 0;
+  for (const v of shown) peak = Math.max(peak, Math.abs(v));
+  const fb = kaldiFbank(peak > 1 ? shown.map((v) => v / peak) : shown);
+  const g = Math.max(1, Math.ceil(fb.frames / 300));
+  const cols = Math.ceil(fb.frames / g);
+  const st = Array.from({ length: cols }, (_, j) => Math.round(((j * g + Math.min(fb.frames, (j + 1) * g) - 1) / 2 * 0.01 + 0.0125) * 1000) / 1000);
+  const z: number[][] = [];
+  for (let b = 0; b < fb.dims; b++) {
+    const r: number[] = [];
+    for (let j = 0; j < cols; j++) { let sum = 0, n = 0; for (let t = j * g; t < Math.min(fb.frames, (j + 1) * g); t++) { sum += fb.data[t * fb.dims + b]; n++; } r.push(Math.round(10 * sum / n) / 10); }
+    z.push(r);
+  }
+  const ft = Array.from({ length: frames }, (_, t) => Math.round(frameTime(t) * 1000) / 1000);
+  const att = Array.from(attention, (v) => Math.round(v * 1e5) / 1e5);
+  const amax = Math.max(1e-9, ...att);
   const fig = {
     data: [
-      { type: 'scatter', x: [...env.t, ...env.t.slice().reverse()], y: [...env.hi, ...env.lo.slice().reverse()], fill: 'toself', mode: 'none', fillcolor: 'rgba(60,60,60,0.6)', name: 'waveform', xaxis: 'x', yaxis: 'y' },
-      { type: 'bar', x: ft.slice(0, attention.length), y: Array.from(attention), name: 'attention weight (step d)', marker: { color: '#d62728' }, xaxis: 'x', yaxis: 'y2' },
-      { type: 'heatmap', x: ft.slice(0, clusterIds.length), y: ['cluster'], z: [Array.from(clusterIds)], zmin: 0, zmax: k - 1, colorscale: 'Portland', showscale: true, colorbar: { title: { text: 'cluster id' }, len: 0.25, y: 0.12 }, xaxis: 'x', yaxis: 'y3', hovertemplate: 't=%{x:.2f}s cluster %{z}<extra></extra>' },
+      { type: 'heatmap', x: st, z, colorscale: 'Greys', reversescale: true, showscale: false, xaxis: 'x', yaxis: 'y', hovertemplate: 't=%{x:.2f}s mel bin %{y}<extra></extra>' },
+      { type: 'scatter', mode: 'lines', x: ft.slice(0, att.length), y: att.map((v) => Math.round(79 * v / amax * 10) / 10), line: { color: ARM_COLORS.hflea, width: 2 }, name: `${label} (scaled to the panel)`, xaxis: 'x', yaxis: 'y', hoverinfo: 'skip' },
+      { type: 'bar', x: ft.slice(0, att.length), y: att, name: label, marker: { color: ARM_COLORS.hflea }, xaxis: 'x', yaxis: 'y2' },
+      { type: 'heatmap', x: ft.slice(0, clusterIds.length), y: ['cluster'], z: [Array.from(clusterIds)], zmin: -0.5, zmax: k - 0.5, colorscale: categoricalColorscale(k), showscale: true, colorbar: { title: { text: 'cluster id' }, len: 0.25, y: 0.1, tickvals: Array.from({ length: k }, (_, i) => i) }, xaxis: 'x', yaxis: 'y3', hovertemplate: 't=%{x:.2f}s cluster %{z}<extra></extra>' },
     ],
     layout: {
-      height: 560,
-      grid: { rows: 3, columns: 1, shared_xaxes: true },
+      height: 600,
       xaxis: { title: { text: 'time (s)' }, anchor: 'y3' },
-      yaxis: { domain: [0.62, 1], title: { text: 'input signal' } },
-      yaxis2: { domain: [0.27, 0.58], title: { text: 'attention α_t' } },
-      yaxis3: { domain: [0, 0.2], showticklabels: false, title: { text: 'k-means id' } },
+      yaxis: { domain: [0.5, 1], title: { text: 'log-mel bin' } },
+      yaxis2: { domain: [0.24, 0.46], title: { text: 'α_t' }, rangemode: 'tozero' },
+      yaxis3: { domain: [0, 0.18], showticklabels: false, title: { text: 'k-means id' } },
       showlegend: false,
-      annotations: [{ text: `${clip.id} (speaker ${clip.speaker}): true ${classes[clip.label]}, predicted ${classes[predicted]}`, xref: 'paper', yref: 'paper', x: 0, y: 1.08, showarrow: false }],
+      annotations: [{ text: `${clip.id} (speaker ${clip.speaker}): true ${classes[clip.label]}, predicted ${classes[predicted]}; uniform weight would be 1/${att.length} = ${(1 / Math.max(1, att.length)).toFixed(3)}`, xref: 'paper', yref: 'paper', x: 0, y: 1.07, showarrow: false }],
+      margin: { t: 70 },
     },
   };
-  return showFigure(fig, name, `Frame-level alignment of ${clip.id}: where the attention pooling looks, and the frame pseudo-labels`);
+  return showFigure(fig, name, `Where the attention looks in ${clip.id}: ${label} over the spectrogram, and the frame pseudo-labels`);
 }
 
-/** Loss curves of (a), (c), (d) and the masked-frame accuracy of (c). */
+/** Confusion matrices (test speakers) of the evaluated models, side by side as separate figures. */
+export function hfleaConfusionFigures(r: HfleaResult, classes: string[], name: string): ShownFigure[] {
+  const one = (e: SerEvaluation, label: string, suffix: string): ShownFigure => {
+    const cm = confusionMatrix(e.truth, e.pred, classes.length);
+    return showFigure(confusionFigure(cm, classes), `${name}_${suffix}`, `${label}: confusion on the test speakers (UA ${(100 * e.metrics.ua).toFixed(1)}%, WA ${(100 * e.metrics.wa).toFixed(1)}%)`);
+  };
+  return [one(r.finetune.test, r.tapt ? 'TAPT + FT' : 'FT', 'ft'), one(r.aligned.test, 'HFLEA (attention FT)', 'hflea')];
+}
+
+/**
+ * Utterance embeddings (mean of the last layer) after each stage, projected on their first two
+ * principal components (PCA per stage): top row coloured by emotion, bottom row by speaker.
+ */
+export function embeddingStagesFigure(stages: { stage: string; vectors: number[][] }[], clips: AlignClip[], classes: string[], name: string): ShownFigure {
+  const n = stages.length;
+  const speakers = [...new Set(clips.map((c) => c.speaker))].sort();
+  const EMO: Record<string, string> = { anger: '#d62728', happiness: '#ff7f0e', neutral: '#7f7f7f', sadness: '#1f77b4', disgust: '#8c564b', fear: '#9467bd', boredom: '#bcbd22', surprise: '#e377c2' };
+  const data: Record<string, unknown>[] = [];
+  const layout: Record<string, unknown> = { height: 620, showlegend: true, legend: { orientation: 'h', y: -0.08 }, margin: { t: 70, l: 40, r: 10 }, annotations: [] as unknown[] };
+  const gap = 0.03, w = (1 - gap * (n - 1)) / n;
+  stages.forEach((s, i) => {
+    const p = pca(s.vectors, 2);
+    const xs = p.projected.map((q) => Math.round(q[0] * 1000) / 1000), ys = p.projected.map((q) => Math.round(q[1] * 1000) / 1000);
+    const ax = i === 0 ? '' : String(i + 1), ax2 = String(n + i + 1);
+    const dom = [i * (w + gap), i * (w + gap) + w];
+    layout[`xaxis${ax}`] = { domain: dom, anchor: `y${ax}`, showticklabels: false, zeroline: false };
+    layout[`yaxis${ax}`] = { domain: [0.55, 1], anchor: `x${ax}`, showticklabels: false, zeroline: false };
+    layout[`xaxis${ax2}`] = { domain: dom, anchor: `y${ax2}`, showticklabels: false, zeroline: false, title: { text: `PC1 (${(100 * (p.explained[0] ?? 0)).toFixed(0)}%)`, font: { size: 10 } } };
+    layout[`yaxis${ax2}`] = { domain: [0, 0.45], anchor: `x${ax2}`, showticklabels: false, zeroline: false };
+    (layout.annotations as unknown[]).push({ text: s.stage, xref: 'paper', yref: 'paper', x: (dom[0] + dom[1]) / 2, y: 1.04, showarrow: false, font: { size: 11 } });
+    classes.forEach((c, ci) => {
+      const idx = clips.map((cl, j) => (cl.label === ci ? j : -1)).filter((j) => j >= 0);
+      data.push({ type: 'scatter', mode: 'markers', x: idx.map((j) => xs[j]), y: idx.map((j) => ys[j]), name: c, legendgroup: `e-${c}`, showlegend: i === 0, marker: { size: 5, color: EMO[c] ?? CLUSTER_PALETTE[ci] }, xaxis: `x${ax}`, yaxis: `y${ax}`, hovertext: idx.map((j) => clips[j].id), hoverinfo: 'text' });
+    });
+    speakers.forEach((sp, si) => {
+      const idx = clips.map((cl, j) => (cl.speaker === sp ? j : -1)).filter((j) => j >= 0);
+      data.push({ type: 'scatter', mode: 'markers', x: idx.map((j) => xs[j]), y: idx.map((j) => ys[j]), name: `speaker ${sp}`, legendgroup: `s-${sp}`, showlegend: i === 0, marker: { size: 5, symbol: 'diamond', color: CLUSTER_PALETTE[(si + 10) % CLUSTER_PALETTE.length] }, xaxis: `x${ax2}`, yaxis: `y${ax2}`, hovertext: idx.map((j) => clips[j].id), hoverinfo: 'text' });
+    });
+  });
+  (layout.annotations as unknown[]).push({ text: 'coloured by emotion', xref: 'paper', yref: 'paper', x: -0.02, y: 0.78, textangle: -90, showarrow: false }, { text: 'coloured by speaker', xref: 'paper', yref: 'paper', x: -0.02, y: 0.22, textangle: -90, showarrow: false });
+  return showFigure({ data, layout }, name, 'Utterance embeddings (dev + test speakers, PCA of the mean last layer) after each stage');
+}
+
+/** Loss curves of the training stages (1) TAPT, (2) FT, (4) alignment pretraining, (5) attention FT, and the masked-frame accuracies of (1) and (4). */
 export function trainingCurvesFigure(r: HfleaResult, name: string): ShownFigure {
   const idx = (n: number) => Array.from({ length: n }, (_, i) => i + 1);
+  const r4 = (xs: number[]) => xs.map((v) => Math.round(v * 1e4) / 1e4);
+  const tapt = r.tapt ? [
+    { type: 'scatter', mode: 'lines', name: '(1) TAPT masked-prediction loss', x: idx(r.tapt.losses.length), y: r4(r.tapt.losses), line: { color: '#9467bd' } },
+    { type: 'scatter', mode: 'lines', name: '(1) TAPT masked-frame accuracy', x: idx(r.tapt.maskedAccuracy.length), y: r4(r.tapt.maskedAccuracy), yaxis: 'y2', line: { dash: 'dot', color: '#9467bd' } },
+  ] : [];
   return showFigure({
     data: [
-      { type: 'scatter', mode: 'lines', name: '(a) SER fine-tune loss', x: idx(r.finetune.losses.length), y: r.finetune.losses },
-      { type: 'scatter', mode: 'lines', name: '(c) masked-prediction loss', x: idx(r.pretrain.losses.length), y: r.pretrain.losses },
-      { type: 'scatter', mode: 'lines', name: '(d) attention fine-tune loss', x: idx(r.aligned.losses.length), y: r.aligned.losses },
-      { type: 'scatter', mode: 'lines', name: '(c) masked-frame accuracy', x: idx(r.pretrain.maskedAccuracy.length), y: r.pretrain.maskedAccuracy, yaxis: 'y2', line: { dash: 'dot' } },
+      ...tapt,
+      { type: 'scatter', mode: 'lines', name: '(2) FT loss', x: idx(r.finetune.losses.length), y: r4(r.finetune.losses), line: { color: ARM_COLORS.ft } },
+      { type: 'scatter', mode: 'lines', name: '(4) alignment pretraining loss', x: idx(r.pretrain.losses.length), y: r4(r.pretrain.losses), line: { color: '#8c564b' } },
+      { type: 'scatter', mode: 'lines', name: '(5) attention FT loss', x: idx(r.aligned.losses.length), y: r4(r.aligned.losses), line: { color: ARM_COLORS.hflea } },
+      { type: 'scatter', mode: 'lines', name: '(4) masked-frame accuracy', x: idx(r.pretrain.maskedAccuracy.length), y: r4(r.pretrain.maskedAccuracy), yaxis: 'y2', line: { dash: 'dot', color: '#8c564b' } },
     ],
     layout: { xaxis: { title: { text: 'update step' } }, yaxis: { title: { text: 'cross-entropy' } }, yaxis2: { title: { text: 'accuracy' }, overlaying: 'y', side: 'right', range: [0, 1] }, legend: { orientation: 'h' } },
   }, name, 'HFLEA training: losses per step');

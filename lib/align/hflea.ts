@@ -319,6 +319,19 @@ export function layerEmbeddings(enc: HubertModel, clips: AlignClip[], layer: num
   return { data, dim, lengths };
 }
 
+/** Mean over frames of the last hidden state of each clip (clip by clip, truncated to maxSeconds): one vector per clip. */
+export function utteranceEmbeddings(enc: HubertModel, clips: AlignClip[], maxSeconds: number): number[][] {
+  return clips.map((c) => {
+    const v = tf.tidy(() => {
+      const b = makeAudioBatch(enc.config, [c], Math.round(maxSeconds * 16000));
+      return tf.mean(hubertForward(enc, b.audio).lastHiddenState, 1);
+    });
+    const out = Array.from(v.dataSync() as Float32Array);
+    v.dispose();
+    return out;
+  });
+}
+
 /** Split concatenated frame ids back into one Int32Array per clip. */
 export function splitIds(ids: Int32Array, lengths: number[]): Int32Array[] {
   const out: Int32Array[] = [];
@@ -394,6 +407,8 @@ export interface HfleaResult {
   pretrain: PretrainResult;
   /** Stage (5): attention-pooling fine-tune of the re-pretrained encoder, on test. */
   aligned: SerTrainResult & { test: SerEvaluation };
+  /** Utterance embeddings (mean of the last layer) of `opts.embedClips` after each stage, when asked for. */
+  embeddings?: { stage: string; vectors: number[][] }[];
   /** Frame pseudo-labels of each training clip (step b). */
   trainFrameIds: Int32Array[];
   /** Test frame cluster ids (step-(a) model, layer clusterLayer, assigned to the step-(b) centroids). */
@@ -418,16 +433,21 @@ function cloneHubert(m: HubertModel): HubertModel {
  * the tiny model trained from scratch); it is called twice when pretrainFrom = 'original'.
  * `opts.taptDir` makes stage (1) resumable there; `opts.source` names the starting weights.
  */
-export async function runHflea(data: HfleaData, cfg: HfleaConfig, makeEncoder: () => HubertModel, opts: { taptDir?: string; source?: string } = {}): Promise<HfleaResult> {
+export async function runHflea(data: HfleaData, cfg: HfleaConfig, makeEncoder: () => HubertModel, opts: { taptDir?: string; source?: string; embedClips?: AlignClip[] } = {}): Promise<HfleaResult> {
   assertSpeakerIndependent(data);
   const nC = data.classes.length;
   const encA = makeEncoder();
+  const embeddings: { stage: string; vectors: number[][] }[] = [];
+  const embed = (stage: string, enc: HubertModel): void => { if (opts.embedClips?.length) embeddings.push({ stage, vectors: utteranceEmbeddings(enc, opts.embedClips, cfg.maxEvalSeconds) }); };
+  embed(cfg.tapt ? 'before TAPT (starting model)' : 'starting model', encA);
   // (1) TAPT on the training speakers' audio
   const tapt = cfg.tapt ? await runTapt(encA, data.train, cfg.tapt, { dir: opts.taptDir, source: opts.source ?? `seed${cfg.seed}`, maxEvalSeconds: cfg.maxEvalSeconds }) : undefined;
+  if (tapt) embed('after (1) TAPT', encA);
   // (2) FT (a)
   const a = createSerModel(encA, nC, cfg.poolingA, deriveSeed(cfg.seed, 1));
   const ftA = await trainSer(a, data.train, data.dev, nC, cfg.finetune, cfg.freezeFeatureEncoder, deriveSeed(cfg.seed, 2), '(2) FT fine-tune', cfg.maxEvalSeconds);
   const testA = evaluateSer(a, data.test, nC, cfg.maxEvalSeconds);
+  embed('after (2) FT', encA);
   // (3) pseudo-emotion labels (b)
   const emb = layerEmbeddings(encA, data.train, cfg.clusterLayer, cfg.maxEvalSeconds);
   const km = kmeansFit(emb.data, emb.dim, cfg.k, { seed: cfg.seed });
@@ -441,13 +461,16 @@ export async function runHflea(data: HfleaData, cfg: HfleaConfig, makeEncoder: (
   const mp = createMaskedPredictionHead(encC.config.hiddenSize, cfg.k, deriveSeed(cfg.seed, 3), cfg.projDim, cfg.temperature);
   const pre = await pretrainMasked(encC, mp, data.train, trainIds, cfg, '(4) alignment pretraining');
   tf.dispose(Object.values(mp.params));
+  embed('after (4) alignment pretraining', encC);
   // (5) attention fine-tune (d)
   const d = createSerModel(encC, nC, 'attention', deriveSeed(cfg.seed, 4));
   const ftD = await trainSer(d, data.train, data.dev, nC, cfg.finetuneAttention, cfg.freezeFeatureEncoder, deriveSeed(cfg.seed, 5), '(5) attention fine-tune', cfg.maxEvalSeconds);
   const testD = evaluateSer(d, data.test, nC, cfg.maxEvalSeconds);
+  embed('after (5) attention FT', encC);
   return {
     config: cfg,
     ...(tapt ? { tapt } : {}),
+    ...(embeddings.length ? { embeddings } : {}),
     finetune: { ...ftA, test: testA },
     clusters: { k: km.k, layer: cfg.clusterLayer, inertia: km.inertia, frames: km.ids.length, clusterSizes: sizes },
     pretrain: pre,

@@ -177,3 +177,19 @@ export function categoricalColorscale(k: number, palette: readonly string[] = CL
   }
   return out;
 }
+
+/**
+ * Confusion matrix heatmap: rows = true class, columns = predicted class (axis titles say so), cells
+ * coloured by the share of the true class (row-normalised, %) and labelled with the counts.
+ */
+export function confusionFigure(cm: number[][], classes: string[], title?: string): Figure {
+  const z = cm.map((row) => { const s = row.reduce((a, b) => a + b, 0) || 1; return row.map((v) => Math.round(1000 * v / s) / 10); });
+  return {
+    data: [{ type: 'heatmap', z, x: classes, y: classes, text: cm, texttemplate: '%{text}', zmin: 0, zmax: 100, colorscale: 'Blues', colorbar: { title: { text: '% of true class' } }, hovertemplate: 'true %{y}, predicted %{x}: %{text} (%{z}% of the row)<extra></extra>' }],
+    layout: {
+      ...(title ? { annotations: [{ text: title, xref: 'paper', yref: 'paper', x: 0.5, y: 1.08, showarrow: false }] } : {}),
+      xaxis: { title: { text: 'predicted class' }, side: 'bottom' }, yaxis: { title: { text: 'true class' }, autorange: 'reversed' },
+      width: 560, height: 480, margin: { t: 60, l: 100, b: 80 },
+    },
+  };
+}

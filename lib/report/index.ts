@@ -11,3 +11,4 @@ export * from './ser';
 export * from './tables';
 export * from './compare';
 export * from './notebooks';
+export * from './audio';
