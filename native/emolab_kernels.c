@@ -11,6 +11,8 @@
  *   adamw(heap, pOff, gOff, mOff, vOff, size, beta1, 1-beta1, beta2, 1-beta2, sqrt(1-beta2^t), eps, lr/(1-beta1^t), lr*wd)
  *       one fused AdamW update of a parameter and its moments in place, with lib/train/adamw.ts's
  *       operation order and float32 rounding (no FMA contraction: built with -ffp-contract=off).
+ *   reduceSum(heap, xOff, outOff, outer, r, inner)
+ *       out[o, i] = sum_j x[o, j, i]: a Sum over a contiguous run of axes without tfjs's transpose.
  *   sumsq(heap, spans) sum of squares over several tensors (the global gradient norm), in double.
  *   setThreads(n) / threads() / config(): OpenBLAS's thread count and build string.
  */
@@ -105,6 +107,30 @@ static napi_value adamw(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/* reduce_sum(heap, xOff, outOff, outer, r, inner): out[o, i] = sum_j x[o, j, i] (x dense [outer, r, inner]), float32
+ * accumulation in j order, as tfjs's own Sum after its transpose. */
+static napi_value reduce_sum(napi_env env, napi_callback_info info) {
+  size_t argc = 6; napi_value argv[6];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc != 6) { napi_throw_type_error(env, NULL, "emolab_kernels.reduceSum: 6 arguments"); return NULL; }
+  float *heap; size_t len; double d[5];
+  if (!heap_arg(env, argv[0], &heap, &len)) return NULL;
+  for (int i = 0; i < 5; i++) if (!num_arg(env, argv[i + 1], &d[i])) return NULL;
+  const double xOff = d[0], oOff = d[1], outer = d[2], r = d[3], inner = d[4];
+  if (!in_heap(env, xOff, outer * r * inner, len, "x") || !in_heap(env, oOff, outer * inner, len, "out")) return NULL;
+  const size_t no = (size_t)outer, nr = (size_t)r, ni = (size_t)inner;
+  const float *x = heap + (size_t)xOff;
+  float *out = heap + (size_t)oOff;
+  for (size_t o = 0; o < no; o++) {
+    float *dst = out + o * ni;
+    const float *src = x + o * nr * ni;
+    if (ni == 1) { float acc = 0.f; for (size_t j = 0; j < nr; j++) acc += src[j]; dst[0] = acc; continue; }
+    for (size_t i = 0; i < ni; i++) dst[i] = 0.f;
+    for (size_t j = 0; j < nr; j++) { const float *row = src + j * ni; for (size_t i = 0; i < ni; i++) dst[i] += row[i]; }
+  }
+  return NULL;
+}
+
 /* sumsq(heap, spans): sum of squares over the float spans [off0, n0, off1, n1, ...] (a Float64Array), in double. */
 static napi_value sumsq(napi_env env, napi_callback_info info) {
   size_t argc = 2; napi_value argv[2];
@@ -159,13 +185,14 @@ static napi_value init(napi_env env, napi_value exports) {
     { "sgemm", NULL, sgemm, NULL, NULL, NULL, napi_enumerable, NULL },
     { "adamw", NULL, adamw, NULL, NULL, NULL, napi_enumerable, NULL },
     { "sumsq", NULL, sumsq, NULL, NULL, NULL, napi_enumerable, NULL },
+    { "reduceSum", NULL, reduce_sum, NULL, NULL, NULL, napi_enumerable, NULL },
     { "setThreads", NULL, set_threads, NULL, NULL, NULL, napi_enumerable, NULL },
     { "threads", NULL, get_threads, NULL, NULL, NULL, napi_enumerable, NULL },
     { "config", NULL, get_config, NULL, NULL, NULL, napi_enumerable, NULL },
   };
   napi_value version;
   if (napi_define_properties(env, exports, sizeof props / sizeof props[0], props) != napi_ok) return NULL;
-  if (napi_create_int32(env, 2, &version) == napi_ok) napi_set_named_property(env, exports, "abiVersion", version);
+  if (napi_create_int32(env, 3, &version) == napi_ok) napi_set_named_property(env, exports, "abiVersion", version);
   return exports;
 }
 

@@ -36,6 +36,7 @@ interface NativeAddon {
   adamw(heap: Float32Array, pOff: number, gOff: number, mOff: number, vOff: number, size: number, beta1: number, omb1: number, beta2: number, omb2: number,
     sqrtBc2: number, eps: number, lrOverBc1: number, lrWd: number): void;
   sumsq(heap: Float32Array, spans: Float64Array): number;
+  reduceSum(heap: Float32Array, xOff: number, outOff: number, outer: number, r: number, inner: number): void;
   setThreads(n: number): void;
   threads(): number;
   config(): string;
@@ -55,8 +56,8 @@ export interface KernelReport {
 }
 
 export const ADDON_PATH = join(repoRoot, 'native', 'build', 'emolab_kernels.node');
-const ADDON_ABI = 2;
-const NATIVE_KERNELS = ['BatchMatMul'] as const;
+const ADDON_ABI = 3;
+const NATIVE_KERNELS = ['BatchMatMul', 'Sum', 'Identity'] as const;
 /** Fused steps outside tfjs's kernels (lib/train/adamw uses them when native kernels are active). */
 const NATIVE_FUSED = ['AdamW', 'GlobalNorm'] as const;
 
@@ -158,7 +159,38 @@ const batchMatMul: HeapKernel = ({ inputs, attrs, heap, fallback }) => {
   return out;
 };
 
-const HEAP_KERNELS: Record<(typeof NATIVE_KERNELS)[number], HeapKernel> = { BatchMatMul: batchMatMul };
+/**
+ * Sum over a contiguous run of axes ([outer, r, inner] after merging) without wasm's transpose (its
+ * Sum moves the reduced axes innermost first: the bias gradients' sum over rows copied every
+ * activation). Other axis sets (non-contiguous) and non-float32 go to wasm's kernel.
+ */
+const sum: HeapKernel = ({ inputs, attrs, heap, fallback }) => {
+  const { x } = inputs;
+  if (x.dtype !== 'float32' || x.shape.length === 0) return fallback();
+  const axes = tf.util.parseAxisParam(attrs.axis as number | number[], x.shape).sort((p, q) => p - q);
+  if (axes.length === 0 || axes.some((a, i) => i > 0 && a !== axes[i - 1] + 1)) return fallback();
+  const size = x.shape.reduce((p, q) => p * q, 1);
+  if (size === 0) return fallback();
+  const outer = x.shape.slice(0, axes[0]).reduce((p, q) => p * q, 1);
+  const r = axes.reduce((p, a) => p * x.shape[a], 1);
+  const inner = size / (outer * r);
+  const keep = !!attrs.keepDims;
+  const outShape = x.shape.flatMap((d, i) => (axes.includes(i) ? (keep ? [1] : []) : [d]));
+  const out = heap.output(outShape);
+  const xo = heap.offset(x);
+  const oo = heap.offset(out);
+  addon!.reduceSum(heap.f32(), xo, oo, outer, r, inner);
+  return out;
+};
+
+/** Identity as a shared reference (no copy). tfjs clones every tensor it saves for the backward pass through Identity; wasm's copies the data. */
+const identity: HeapKernel = ({ inputs, heap, fallback }) => {
+  const { x } = inputs;
+  if (x.dtype === 'string') return fallback();
+  return heap.alias(x);
+};
+
+const HEAP_KERNELS: Record<(typeof NATIVE_KERNELS)[number], HeapKernel> = { BatchMatMul: batchMatMul, Sum: sum, Identity: identity };
 
 /**
  * Make `request` the kernel set of the wasm backend (call after the wasm backend is set). `native` that

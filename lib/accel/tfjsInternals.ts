@@ -7,7 +7,7 @@
  *   memory; memory growth replaces it, so it is read after every allocation), `dataIdMap.get(dataId)`
  *   returning `{ memoryOffset }` (a byte offset into that memory; tensors are dense, row-major,
  *   contiguous), and `makeOutput(shape, dtype)` allocating a new tensor's memory and returning its
- *   TensorInfo.
+ *   TensorInfo; `incRef(dataId)` adding a tensor that shares existing memory (what wasm's Reshape does).
  * - `tf.getKernel` / `tf.registerKernel` / `tf.unregisterKernel` (public API) and the kernel-function
  *   contract `{ inputs, backend, attrs } -> TensorInfo`; the engine looks kernels up on every call, so a
  *   replaced kernel takes effect immediately.
@@ -23,6 +23,7 @@ interface WasmBackendLike {
   wasm: { HEAPF32: Float32Array };
   dataIdMap: { get(dataId: object): { memoryOffset: number | null; refCount?: number } | undefined };
   makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
+  incRef(dataId: object): void;
 }
 
 export type KernelFunc = (args: { inputs: Record<string, tf.TensorInfo>; backend: unknown; attrs: Record<string, unknown> }) => tf.TensorInfo;
@@ -38,6 +39,8 @@ export interface WasmHeap {
   offset(t: tf.TensorInfo): number;
   /** Allocate a float32 output tensor. */
   output(shape: number[]): tf.TensorInfo;
+  /** A new tensor sharing `t`'s memory (reference counted, as wasm's own Reshape does): no copy. */
+  alias(t: tf.TensorInfo): tf.TensorInfo;
 }
 
 function asWasm(backend: unknown): WasmBackendLike {
@@ -55,6 +58,7 @@ function heapOf(backend: unknown): WasmHeap {
       return off >>> 2;
     },
     output: (shape) => b.makeOutput(shape, 'float32'),
+    alias: (t) => { b.incRef(t.dataId as object); return { dataId: t.dataId, shape: t.shape, dtype: t.dtype }; },
   };
 }
 
@@ -125,6 +129,7 @@ export function checkWasmInternals(): string[] {
   if (!(b.wasm?.HEAPF32 instanceof Float32Array)) problems.push('backend.wasm.HEAPF32 is not a Float32Array');
   if (typeof b.dataIdMap?.get !== 'function') problems.push('backend.dataIdMap.get is not a function');
   if (typeof b.makeOutput !== 'function') problems.push('backend.makeOutput is not a function');
+  if (typeof b.incRef !== 'function') problems.push('backend.incRef is not a function');
   const mm = tf.getKernel('BatchMatMul', 'wasm');
   if (!mm || typeof mm.kernelFunc !== 'function') problems.push('no BatchMatMul kernel registered for wasm');
   if (problems.length) return problems;
@@ -140,6 +145,10 @@ export function checkWasmInternals(): string[] {
     if ((b as WasmBackendLike).dataIdMap.get(x.dataId as object)?.refCount !== 2) problems.push('refCount does not count a reshape sharing the memory (expected 2)');
     if (tensorHeap([x], [true]) !== undefined) problems.push('tensorHeap gave an exclusive offset for shared memory');
     alias.dispose();
+    const shared = tf.engine().makeTensorFromTensorInfo(heap.alias(x));
+    if ((b as WasmBackendLike).dataIdMap.get(x.dataId as object)?.refCount !== 2 || shared.dataSync().join(',') !== '1.5,-2,3.25,7') problems.push('alias (incRef) does not share the memory with a counted reference');
+    shared.dispose();
+    if ((b as WasmBackendLike).dataIdMap.get(x.dataId as object)?.refCount !== 1) problems.push('disposing an alias does not release its reference');
     if (tensorHeap([x], [true])?.offsets[0] !== off) problems.push('tensorHeap does not give the offset of an unshared tensor');
     const info = heap.output([2, 2]);
     if (!info || !info.dataId || info.shape.join(',') !== '2,2' || info.dtype !== 'float32') problems.push('makeOutput did not return a TensorInfo of the asked shape/dtype');

@@ -1,5 +1,6 @@
 /**
- * The native kernel set (OpenBLAS BatchMatMul, plain products in the layers, fused AdamW and global norm) against wasm's own kernels
+ * The native kernel set (OpenBLAS BatchMatMul, transpose-free Sum, copy-free Identity, plain products in the layers,
+ * fused AdamW and global norm) against wasm's own kernels
  * (with the layers' wasm workarounds), in one process: single products over every transpose/broadcast
  * case, then a model's forward outputs and every parameter gradient.
  *
@@ -46,7 +47,7 @@ function maxDiff(x: tf.Tensor, y: tf.Tensor): number {
 test('EMOLAB_KERNELS=native loads the addon here', { skip }, () => {
   const r = setKernels('native');
   assert.equal(r.active, 'native');
-  assert.deepEqual(r.kernels, ['BatchMatMul', 'AdamW', 'GlobalNorm']);
+  assert.deepEqual(r.kernels, ['BatchMatMul', 'Sum', 'Identity', 'AdamW', 'GlobalNorm']);
   assert.match(r.blas ?? '', /OpenBLAS/);
   assert.equal(r.blasThreads, 1);
   assert.equal(nativeMatMul(), true);
@@ -91,6 +92,29 @@ test('BatchMatMul: native equals wasm for transposes, batches and broadcasts', {
   assert.throws(() => tf.matMul(tf.zeros([2, 3]), tf.zeros([4, 2])), /inner shapes/);
   tf.dispose([a, b, want, got]);
   setKernels('wasm');
+});
+
+test('Sum: native equals wasm over contiguous axis runs (and falls back for the rest); Identity shares memory', { skip }, () => {
+  const rng = new Rng(4);
+  const x = rand(rng, [4, 6, 5, 3]);
+  const cases: (number | number[])[] = [0, 1, 2, 3, -1, [0, 1], [1, 2], [2, 3], [0, 1, 2, 3], [0, 2], [3, 1]];
+  for (const axis of cases) {
+    for (const keepDims of [false, true]) {
+      setKernels('wasm');
+      const want = tf.sum(x, axis, keepDims);
+      setKernels('native');
+      const got = tf.sum(x, axis, keepDims);
+      assert.ok(maxDiff(got, want) <= 1e-5 * maxAbs(want) + 1e-6, `sum axis ${axis} keepDims ${keepDims}`);
+      tf.dispose([want, got]);
+    }
+  }
+  assert.deepEqual(Array.from(tf.sum(tf.tensor2d([[1, 2], [3, 4]], [2, 2], 'int32'), 0).dataSync()), [4, 6]);
+  const c = tf.clone(x);
+  assert.equal(maxDiff(c, x), 0);
+  c.dispose();
+  assert.ok(!x.isDisposed && maxAbs(x) > 0);
+  setKernels('wasm');
+  x.dispose();
 });
 
 test('a model trains the same on both kernel sets: forward outputs and every gradient', { skip }, () => {

@@ -55,7 +55,7 @@ test('wasm reports its kernel set (EMOLAB_KERNELS) in the report, the one-line d
   assert.equal(runInfo().kernels?.active, 'wasm');
   const a = await initBackend('wasm', 'auto');
   assert.equal(a.kernels?.requested, 'auto');
-  assert.match(describeBackend(a), a.kernels?.active === 'native' ? /kernels=native \(BatchMatMul, AdamW, GlobalNorm; OpenBLAS/ : /kernels=wasm \(.*not built/);
+  assert.match(describeBackend(a), a.kernels?.active === 'native' ? /kernels=native \(BatchMatMul, Sum, Identity, AdamW, GlobalNorm; OpenBLAS/ : /kernels=wasm \(.*not built/);
   assert.deepEqual(runInfo().kernels, a.kernels);
   await initBackend('wasm', 'wasm');
 });
