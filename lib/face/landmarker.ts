@@ -244,7 +244,9 @@ export async function createFaceLandmarker(opts: LandmarkerOptions = {}): Promis
   const { path, bytes } = loadModel(opts);
   let mp = await createMp(bytes, path, opts);
   let lastTs = -Infinity;
-  let lastSize: { width: number; height: number } | undefined;
+  // Added to a clip's timestamps after reset(), so that a clip keeps its real frame spacing (which
+  // MediaPipe's landmark smoothing depends on) however many clips the session saw before it.
+  let offset = 0;
   let closed = false;
   return {
     modelPath: path,
@@ -255,25 +257,31 @@ export async function createFaceLandmarker(opts: LandmarkerOptions = {}): Promis
         throw new EmolabError('face', `frame has ${image.data.length} bytes, expected ${image.width}x${image.height}x4 RGBA`);
       }
       // VIDEO mode needs strictly increasing timestamps.
-      const ts = timestampMs > lastTs ? timestampMs : lastTs + 1;
+      const ts = offset + timestampMs > lastTs ? offset + timestampMs : lastTs + 1;
       lastTs = ts;
-      lastSize = { width: image.width, height: image.height };
       const result = mp.detectForVideo(image as unknown as MpImageSource, ts);
       return observationsFromResult(result, image.width, image.height);
     },
     reset(): void {
-      if (closed || lastTs === -Infinity) return;
-      const w = lastSize?.width ?? 64, h = lastSize?.height ?? 64;
+      // Every clip starts from the same state, in a fresh session or after any number of clips: one
+      // blank 64x64 frame (drops the tracked face), then the clip's own frame spacing. So a clip's
+      // features do not depend on which clips a worker saw before it (worker pools and sharded
+      // extraction give byte-identical stores).
+      if (closed) return;
+      if (lastTs === -Infinity) lastTs = 0;
+      const w = 64, h = 64;
       const blank = { data: new Uint8ClampedArray(w * h * 4), width: w, height: h };
       lastTs += 1;
       const r = mp.detectForVideo(blank as unknown as MpImageSource, lastTs);
       if (r.faceLandmarks.length > 0) throw new EmolabError('face', 'face landmarker still reports a face on a blank frame after reset()');
+      offset = lastTs + 1000;
     },
     async recreate(): Promise<void> {
       if (closed) return;
       mp.close();
       mp = await createMp(bytes, path, opts);
       lastTs = -Infinity;
+      offset = 0;
     },
     close(): void {
       if (!closed) { closed = true; mp.close(); }
