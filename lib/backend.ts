@@ -20,7 +20,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { EmolabError, errorMessage } from './errors';
 import { repoRoot } from './paths';
-import { describeKernels, parseKernelRequest, setKernels, type KernelReport, type KernelRequest } from './accel';
+import { describeKernels, parseKernelRequest, setKernels, type KernelReport, type KernelRequest } from './accel/index';
 
 export type BackendName = 'tensorflow' | 'webgpu' | 'wasm' | 'cpu';
 export type BackendRequest = BackendName | 'auto';

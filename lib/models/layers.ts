@@ -18,7 +18,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { Rng } from './random';
-import { productChoice } from '../accel';
+import { productChoice } from '../accel/index';
 
 /** A large negative number added to masked logits (exp underflows to exactly 0 in float32). */
 export const MASK_NEG = -1e9;

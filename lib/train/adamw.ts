@@ -11,7 +11,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { Params } from '../models/layers';
 import { EmolabError } from '../errors';
-import { fusedAdamW, fusedGlobalNorm } from '../accel';
+import { fusedAdamW, fusedGlobalNorm } from '../accel/index';
 
 export interface AdamWOptions {
   beta1?: number;
