@@ -149,7 +149,8 @@ export function chanceMacroF1(truth: number[]): { stratified: number; uniform: n
 /** The grid searched on the tuning actors (documented in notebook 04). */
 export function defaultRuleGrid(): ClipRuleConfig[] {
   const grid: ClipRuleConfig[] = [];
-  const thresholds = [0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9];
+  // 0.1-0.25 added: 0.3 was the lowest value and was chosen, so the optimum could lie below it (issue #19)
+  const thresholds = [0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9];
   const presence = [undefined, 0.1, 0.2, 0.3, 0.5];
   for (const baseline of ['none', 'speaker'] as const) {
     for (const presenceThreshold of presence) {
