@@ -11,7 +11,7 @@
  *   3. models        in worker processes (one per core): task 1 pretrained per SER fold without the
  *                    fold's test speakers, tasks 2, 3 and all on the AV corpora, then every SER model
  *                    (arm x mode x seed x fold) and the functionals reference   runs/ser/<experiment>/
- *   4. report        result table + figures                                    results/, figures/
+ *   4. report        result table + figures          runs/ser/<experiment>/tables/, runs/ser/<experiment>/figures/
  *
  * A failing model is recorded as failed with its message and the others go on; the job then ends
  * with a non-zero status and a summary of what failed.
@@ -26,7 +26,8 @@ import {
   audioStoreDir, avAudioStoreDir, avCorpusName, checkMemory, faceLabelsDir, faceStoreDir, goncalves2022Settings, serExperimentSettings, type Goncalves2022Settings,
 } from './experiments/goncalves2022';
 import { runSerExperiment, tableFailures, type ModelFailure, type SerExperimentResult } from './finetune/experiment';
-import { dataRoot, modelsRoot, runsRoot } from './paths';
+import { runsRoot } from './paths';
+import { avTasksMissing } from './doctor';
 import { ensureFaceLabelSets, selectClips } from './pseudo/faceLabels';
 import { balanceShares, readLabelSet } from './pseudo/labelsets';
 import { reportSummary } from './report/cli';
@@ -46,15 +47,10 @@ function balanceLine(balance: Record<string, number>): string {
   return Object.entries(balance).map(([k, v]) => `${k} ${v}${k in shares ? ` (${(100 * shares[k]).toFixed(0)}%)` : ''}`).join(', ');
 }
 
-/** Whether tasks 2 and 3 can run: the AV corpora and the face model are on disk. */
+/** Whether tasks 2 and 3 can run: the AV corpora and the face model are on disk (lib/doctor avTasksMissing, also the pre-flight's). */
 export function avTasksAvailable(s: Goncalves2022Settings): { ok: boolean; why?: string } {
-  for (const c of s.pretext.avCorpora) {
-    const dir = join(dataRoot(), c);
-    if (!existsSync(dir)) return { ok: false, why: `no ${dir} (set EMOLAB_DATA to the folder holding ${c}/${c === 'grid' ? ', or run: npx emolab data fetch grid' : ''})` };
-  }
-  const model = join(modelsRoot(), 'face_landmarker.task');
-  if (!existsSync(model)) return { ok: false, why: `no face model ${model} (run: npx emolab models fetch face-landmarker)` };
-  return { ok: true };
+  const why = avTasksMissing(s.pretext.avCorpora);
+  return why ? { ok: false, why } : { ok: true };
 }
 
 export interface MainJobResult {

@@ -25,6 +25,8 @@ import type { Clip } from '../data/types';
 import { EmolabError, errorMessage } from '../errors';
 import type { EncoderConfig } from '../models/encoder';
 import { runInfo } from '../runinfo';
+import { assertWritable } from '../paths';
+import { withLock } from '../store/lock';
 import { writeJsonAtomic } from '../store/atomic';
 import { extractFeatures, openFeatureStore, type FeatureStore } from '../store/featureStore';
 import { audioFeatureSet } from '../audio/featureSet';
@@ -235,8 +237,18 @@ function modelFingerprint(s: SerExperimentSettings, init: ArmInit | { kind: 'pre
   return fingerprint({ protocol: s.protocol, encoder: s.encoder, hyper: s.hyper, normalization: s.normalization, init, mode, seed, ...fold });
 }
 
-/** Run (or resume) a whole SER experiment. */
+/**
+ * Run (or resume) a whole SER experiment. Its folder (runs/ser/<experiment>) is locked while it runs
+ * (lib/store/lock): a second process on the same experiment is refused with the holder's PID; a lock
+ * left by a killed run is taken over.
+ */
 export async function runSerExperiment(s: SerExperimentSettings, rt: SerRuntime): Promise<SerExperimentResult> {
+  const dir = join(serRoot(rt.root), s.experiment);
+  assertWritable(dir, 'SER experiment folder (EMOLAB_RUNS)');
+  return withLock(dir, { what: `SER experiment ${s.experiment}` }, () => runSerExperimentUnlocked(s, rt));
+}
+
+async function runSerExperimentUnlocked(s: SerExperimentSettings, rt: SerRuntime): Promise<SerExperimentResult> {
   const t0 = Date.now();
   if (!backendReport()) await initBackend();
   const root = rt.root;

@@ -16,8 +16,9 @@
  */
 import { join } from 'node:path';
 import { EmolabError } from '../errors';
-import { flagNumber, flagString, parseArgs, type ParsedArgs } from '../cli/args';
-import { resultsDir } from '../paths';
+import { corpusFlag, flagFloat, flagInt, flagString, parseArgs, type ParsedArgs } from '../cli/args';
+import { CORPUS_CHOICES } from '../data/corpora';
+import { assertWritable, resultsDir } from '../paths';
 import { writeJsonAtomic } from '../store/atomic';
 import { readSafetensors } from '../store/safetensors';
 import { runInfo } from '../runinfo';
@@ -49,10 +50,18 @@ const DETAILS = `tasks and options (defaults in brackets):
               --k N [50]  --seed N [0]  --method auto|lloyd|minibatch [auto]  --corpus NAME (labels for purity)
   ravdess     check of the AU rule on RAVDESS OpenFace AUs: --tune odd|even [odd]  --calm neutral|drop [neutral]
 common:
-  --corpus emodb | av | mead-dreamtalk | folder:<dir> | <manifest.csv>
+  --corpus ${CORPUS_CHOICES} | av | mead-dreamtalk   (folder:<dir> is the deprecated spelling)
   --features DIR   read energy_db / face features from this feature store instead of the media
   --out DIR        label sets go to DIR/pseudo/<task>.safetensors + .json [--features dir, else $EMOLAB_RUNS/features/<corpus>]
   --limit N        only the first N clips`;
+
+/** Numeric flags of `emolab pseudo`, range-checked before any work starts. */
+const flagNumber = (a: ParsedArgs, _cmd: string, name: string, fallback?: number): number | undefined => {
+  const ints: Record<string, { min: number }> = { length: { min: 1 }, hop: { min: 1 }, count: { min: 1 }, k: { min: 2 }, seed: { min: 0 }, limit: { min: 1 } };
+  if (name in ints) return flagInt(a, 'pseudo', name, ints[name], fallback);
+  const floats: Record<string, { gt?: number; min?: number; max?: number }> = { fps: { gt: 0 }, match: { min: 0, max: 1 }, 'sustain-s': { min: 0 }, 'min-face': { min: 0, max: 1 } };
+  return flagFloat(a, 'pseudo', name, floats[name] ?? {}, fallback);
+};
 
 function segmentation(a: ParsedArgs): Segmentation {
   const mode = flagString(a, 'segmentation', 'fixed');
@@ -67,11 +76,17 @@ function oneOf<T extends string>(a: ParsedArgs, name: string, allowed: readonly 
   return v as T;
 }
 
-function clipsOf(a: ParsedArgs, corpus: string): { clips: Clip[]; corpusName: string; quarantined: number } {
+function clipsOf(a: ParsedArgs, fallback: string): { clips: Clip[]; corpusName: string; quarantined: number } {
+  const corpus = corpusFlag(a, 'pseudo') ?? fallback;
+  // Where the label set goes is checked before anything is computed (a read-only runs folder fails now, not after the work).
+  const dir = outDir(a, corpus);
+  assertWritable(dir, flagString(a, 'out') ? '--out' : flagString(a, 'features') ? '--features' : 'EMOLAB_RUNS/features');
   const m = corpusManifest(corpus);
   const limit = flagNumber(a, 'pseudo', 'limit');
   return { clips: limit !== undefined ? m.clips.slice(0, limit) : m.clips, corpusName: m.corpus, quarantined: m.quarantine.length };
 }
+
+const outDir = (a: ParsedArgs, corpus: string): string => flagString(a, 'out') ?? flagString(a, 'features') ?? defaultLabelDir(corpus);
 
 /** Face features from the store (--features) or by tracking the videos now. */
 async function faces(a: ParsedArgs, clips: Clip[]): Promise<{ items: { clip: Clip; face: StoredFace }[]; quarantine: QuarantinedItem[] }> {
@@ -88,11 +103,13 @@ function fpsOf(times: ArrayLike<number>): number | undefined {
 }
 
 function save(a: ParsedArgs, corpusName: string, set: BuiltLabelSet): string {
-  const dir = flagString(a, 'out') ?? flagString(a, 'features') ?? defaultLabelDir(corpusName);
+  const dir = outDir(a, corpusFlag(a, 'pseudo') ?? corpusName);
   set.summary.run = { ...runInfo() } as unknown as Record<string, unknown>;
   const files = writeLabelSet(dir, set.summary, set.tensors);
   const shares = balanceShares(set.summary.balance);
-  console.log(`${set.summary.task}: ${set.summary.clips} clips labelled, ${set.summary.quarantine.length} quarantined`);
+  // A clip counts as labelled only when it got at least one target (a 0.3 s clip can yield no segment).
+  const withTargets = set.summary.perClip.filter((p) => p.label !== undefined || Object.entries(p.counts ?? {}).some(([k, v]) => k !== 'excluded' && Number(v) > 0)).length;
+  console.log(`${set.summary.task}: ${withTargets} clips labelled${withTargets < set.summary.clips ? ` (${set.summary.clips - withTargets} of the ${set.summary.clips} read gave no target: too short for one segment, or every segment excluded)` : ''}, ${set.summary.quarantine.length} quarantined`);
   for (const [k, v] of Object.entries(set.summary.balance)) console.log(`  ${k.padEnd(10)} ${String(v).padStart(7)}${k in shares ? `  ${(100 * shares[k]).toFixed(1)}%` : ''}`);
   for (const q of set.summary.quarantine.slice(0, 10)) console.log(`  quarantined: ${q.file}: ${q.reason}`);
   console.log(`wrote ${files.tensors}\n      ${files.summary}`);
@@ -108,27 +125,31 @@ export async function run(argv: string[]): Promise<number> {
   if (!task || a.flags.help) { console.log(`usage: ${USAGE}\n\n${DETAILS}`); return task ? 0 : 2; }
 
   if (task === 'energy') {
-    const { clips, corpusName } = clipsOf(a, flagString(a, 'corpus', 'emodb')!);
-    const features = flagString(a, 'features');
-    const { items, quarantine } = features ? energyCurvesFromStore(openFeatureStore(features), clips) : await energyCurves(clips);
-    const set = buildEnergyLabelSet(items, {
+    // Options first: a bad value fails before any clip is read.
+    const opts = {
       segmentation: segmentation(a),
       statistic: oneOf(a, 'statistic', ['std', 'range', 'mean'] as const, 'std'),
       reference: oneOf(a, 'reference', ['utterance', 'speaker'] as const, 'utterance'),
-    }, corpusName);
+    };
+    const { clips, corpusName } = clipsOf(a, flagString(a, 'corpus', 'emodb')!);
+    const features = flagString(a, 'features');
+    const { items, quarantine } = features ? energyCurvesFromStore(openFeatureStore(features), clips) : await energyCurves(clips);
+    const set = buildEnergyLabelSet(items, opts, corpusName);
     set.summary.quarantine.unshift(...quarantine);
     save(a, corpusName, set);
     return 0;
   }
   if (task === 'au') {
-    const { clips, corpusName } = clipsOf(a, flagString(a, 'corpus', 'mead-dreamtalk')!);
-    const { items, quarantine } = await faces(a, clips);
     const evidence = oneOf(a, 'evidence', ['presence', 'intensity'] as const, 'presence');
-    const set = buildAuLabelSet(items.map(({ clip, face }) => ({ clip, evidence: auEvidenceFromTrack(face, { evidence }), fps: fpsOf(face.times) })), {
+    const opts = {
       matchThreshold: flagNumber(a, 'pseudo', 'match'),
       minSustainS: flagNumber(a, 'pseudo', 'sustain-s'),
       baseline: oneOf(a, 'baseline', ['speaker', 'none'] as const, 'speaker'),
-    }, corpusName);
+    };
+    flagNumber(a, 'pseudo', 'fps');
+    const { clips, corpusName } = clipsOf(a, flagString(a, 'corpus', 'mead-dreamtalk')!);
+    const { items, quarantine } = await faces(a, clips);
+    const set = buildAuLabelSet(items.map(({ clip, face }) => ({ clip, evidence: auEvidenceFromTrack(face, { evidence }), fps: fpsOf(face.times) })), opts, corpusName);
     set.summary.quarantine.unshift(...quarantine);
     const known = set.predictions.filter((p) => p.clip.emotion);
     if (known.length) {
@@ -139,11 +160,11 @@ export async function run(argv: string[]): Promise<number> {
     return 0;
   }
   if (task === 'activation') {
+    const opts = { segmentation: segmentation(a), minFaceFraction: flagNumber(a, 'pseudo', 'min-face') };
+    flagNumber(a, 'pseudo', 'fps');
     const { clips, corpusName } = clipsOf(a, flagString(a, 'corpus', 'av')!);
     const { items, quarantine } = await faces(a, clips);
-    const set = buildActivationLabelSet(items.map(({ clip, face }) => ({ clip, ...activationOnAudioGrid(face) })), {
-      segmentation: segmentation(a), minFaceFraction: flagNumber(a, 'pseudo', 'min-face'),
-    }, corpusName);
+    const set = buildActivationLabelSet(items.map(({ clip, face }) => ({ clip, ...activationOnAudioGrid(face) })), opts, corpusName);
     set.summary.quarantine.unshift(...quarantine);
     save(a, corpusName, set);
     return 0;

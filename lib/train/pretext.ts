@@ -17,7 +17,8 @@
  */
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
+import { withLock } from '../store/lock';
 import * as tf from '@tensorflow/tfjs';
 import type { Clip, Manifest, QuarantinedItem, Split } from '../data/types';
 import { resolveCorpus } from '../data/corpora';
@@ -369,15 +370,23 @@ export function dominantSpeakers(clips: Clip[], share: number): string[] {
   return [...n].filter(([, k]) => k > share * clips.length).map(([s]) => s).sort();
 }
 
+/**
+ * Run (or resume) one pretraining. The run folder is locked while it runs (lib/store/lock): a second
+ * process on the same folder is refused with the holder's PID; a lock left by a killed run is taken over.
+ */
 export async function pretrain(o: PretrainSettings, rt: PretrainRuntime = DEFAULT_RUNTIME): Promise<PretrainResult> {
+  const runDir = resolve(o.out);
+  assertWritable(runDir, 'pretraining run (--out, or EMOLAB_RUNS)');
+  return withLock(runDir, { what: `pretraining run ${basename(runDir)}` }, () => pretrainUnlocked(o, rt));
+}
+
+async function pretrainUnlocked(o: PretrainSettings, rt: PretrainRuntime): Promise<PretrainResult> {
   const t0 = Date.now();
   if (!['energy', 'activation', 'au', 'all'].includes(o.task)) throw new EmolabError('train', `unknown pretext task "${o.task}"`, { hint: 'use energy, activation, au or all' });
   const backend = backendReport() ?? (await initBackend());
   const tasks: PretextTaskName[] = o.task === 'all' ? [...PRETEXT_TASKS] : [o.task];
   const runDir = resolve(o.out);
   const seed = o.seed;
-  // Nothing is computed when the run folder cannot be written.
-  assertWritable(runDir, 'pretraining run (--out, or EMOLAB_RUNS)');
   const manifest = loadCorpus(o.data);
   const labelsDir = o.labelsDir ?? defaultLabelDir(o.data);
   const excluded = new Set(o.excludeSpeakers);
