@@ -30,8 +30,7 @@ import { writeJsonAtomic } from '../store/atomic';
 import { readSafetensors, writeSafetensors } from '../store/safetensors';
 import { AdamW, clipByGlobalNorm } from '../train/adamw';
 import { learningRate } from '../train/schedule';
-import type { AlignClip } from './hflea';
-import { layerEmbeddings, makeAudioBatch, splitIds } from './hflea';
+import { layerEmbeddings, makeAudioBatch, splitIds, type AlignClip } from './batches';
 import { spanMask, type SpanMaskOptions } from './masking';
 import { createMaskedPredictionHead, maskedPredictionLogits, maskedPredictionLoss } from './pretrain';
 
