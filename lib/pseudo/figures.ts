@@ -3,16 +3,17 @@
  * a frame curve with its labelled segments, an AU-prototype timeline, a confusion-matrix heatmap
  * and class-balance bars. Pure: they return `{ data, layout }`.
  */
-import type { Figure } from '../report/figures';
+import { HIGH_LOW_COLORS, withAlpha, type Figure } from '../report/figures';
 import type { ConfusionMatrix } from '../eval/metrics';
 import { AU_EMOTIONS, AU_LABELS } from './emfacs';
 import type { Segment } from './segments';
 
-const SEGMENT_COLOURS: Record<number, string> = { 1: 'rgba(230,97,1,0.28)', 0: 'rgba(94,60,153,0.22)', [-1]: 'rgba(150,150,150,0.18)' };
+/** High / low / excluded bands: the project's one high/low colour pair (lib/report/figures HIGH_LOW_COLORS). */
+const SEGMENT_COLOURS: Record<number, string> = { 1: withAlpha(HIGH_LOW_COLORS.high, 0.28), 0: withAlpha(HIGH_LOW_COLORS.low, 0.24), [-1]: 'rgba(150,150,150,0.18)' };
 
 /**
  * A per-frame curve (10 ms hop) with its segments drawn as bands under it: high (orange), low
- * (purple), excluded (grey). Overlapping segments are drawn in alternating rows (top and bottom
+ * (blue), excluded (grey) — HIGH_LOW_COLORS, as in every notebook. Overlapping segments are drawn in alternating rows (top and bottom
  * halves of the plot) so each one stays visible; the segment statistic is drawn as a step line on
  * the right axis.
  */
@@ -23,7 +24,11 @@ export function segmentsFigure(curve: ArrayLike<number>, segments: Segment[], la
     type: 'rect', xref: 'x', yref: 'paper', x0: s.start * hop, x1: s.end * hop,
     y0: k % 2 ? 0 : 0.5, y1: k % 2 ? 0.5 : 1, fillcolor: SEGMENT_COLOURS[labels[k]] ?? SEGMENT_COLOURS[-1], line: { width: 0 }, layer: 'below',
   }));
-  const data: Record<string, unknown>[] = [{ type: 'scatter', mode: 'lines', x: t, y: Array.from(curve, (v) => (Number.isFinite(v) ? v : null)), name: opts.yTitle ?? 'curve', line: { color: '#333', width: 1 } }];
+  const data: Record<string, unknown>[] = [
+    { type: 'scatter', mode: 'lines', x: t, y: Array.from(curve, (v) => (Number.isFinite(v) ? v : null)), name: opts.yTitle ?? 'curve', line: { color: '#333', width: 1 } },
+    { type: 'scatter', mode: 'markers', x: [null], y: [null], marker: { color: SEGMENT_COLOURS[1], size: 12, symbol: 'square' }, name: 'high segment' },
+    { type: 'scatter', mode: 'markers', x: [null], y: [null], marker: { color: SEGMENT_COLOURS[0], size: 12, symbol: 'square' }, name: 'low segment' },
+  ];
   if (opts.statistic) {
     const xs: number[] = [], ys: (number | null)[] = [];
     segments.forEach((s, k) => { xs.push(s.start * hop, s.end * hop, s.end * hop); const v = opts.statistic![k]; ys.push(Number.isFinite(v) ? v : null, Number.isFinite(v) ? v : null, null); });
@@ -68,7 +73,7 @@ export function confusionFigure(cm: ConfusionMatrix, names: readonly string[], o
   return {
     data: [{ type: 'heatmap', z, x: cols.map((c) => c.n), y: rows.map((r) => r.n), text, texttemplate: '%{text}',
       colorscale: [[0, '#f7fbff'], [0.5, '#6baed6'], [1, '#08306b']], zmin: 0, zmax: 1, colorbar: { title: { text: 'share of row' } } }],
-    layout: { xaxis: { title: { text: 'rule label' } }, yaxis: { title: { text: 'acted emotion', standoff: 12 }, autorange: 'reversed', automargin: true }, margin: { l: 120 }, height: 460 },
+    layout: { xaxis: { title: { text: 'predicted class (rule label)' } }, yaxis: { title: { text: 'true class (acted emotion)', standoff: 12 }, autorange: 'reversed', automargin: true }, margin: { l: 120 }, height: 460 },
   };
 }
 

@@ -161,6 +161,9 @@ export const ARM_COLORS: Readonly<Record<string, string>> = {
 /** High / low pretext classes (energy variation, facial activation), in every notebook. */
 export const HIGH_LOW_COLORS: Readonly<{ high: string; low: string }> = { high: '#e6550d', low: '#3182bd' };
 
+/** '#rrggbb' -> 'rgba(r,g,b,a)'. */
+export const withAlpha = (hex: string, a: number): string => `rgba(${parseInt(hex.slice(1, 3), 16)},${parseInt(hex.slice(3, 5), 16)},${parseInt(hex.slice(5, 7), 16)},${a})`;
+
 /** A categorical palette for cluster ids (Tableau 10 + 10 lighter tones); ids beyond 20 wrap. */
 export const CLUSTER_PALETTE: readonly string[] = [
   '#4e79a7', '#f28e2b', '#e15759', '#76b7b2', '#59a14f', '#edc948', '#b07aa1', '#ff9da7', '#9c755f', '#bab0ac',

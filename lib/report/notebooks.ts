@@ -83,26 +83,18 @@ const PROGRESS_LINE = /^.*\[[#.]{20}\] \d+\/\d+ \(\d+%\).*$/;
 
 /**
  * Committed outputs without machine paths or progress noise. Pure: every occurrence of a
- * replacement's path becomes its placeholder; of a cell's progress lines (lib/report/progress) only
- * the last one of each label is kept, and stream outputs left empty are dropped.
+ * replacement's path becomes its placeholder; progress lines (lib/report/progress) are removed —
+ * they show while a notebook runs and say nothing once it has (what a stage did is printed by the
+ * cell itself) — stream outputs left empty are dropped, and code cells that ran get their execution
+ * count (tslab's replies carry none; nbconvert runs every cell once, in order, so the count is the
+ * cell's position among the executed code cells).
  */
 export function cleanOutputs(nbJson: string, replacements: [string, string][]): string {
-  const nb = JSON.parse(nbJson) as { cells: (NbCell & { outputs?: (NbOutput & { data?: Record<string, unknown> })[] })[] };
+  const nb = JSON.parse(nbJson) as { cells: (NbCell & { execution_count?: number | null; outputs?: (NbOutput & { data?: Record<string, unknown>; execution_count?: number | null })[] })[] };
   const scrub = (t: string): string => replacements.reduce((acc, [from, to]) => acc.split(from).join(to), t);
   for (const cell of nb.cells) {
-    // Per progress label (the text before " ["), only the cell's last line survives.
-    const lastOf = new Map<string, string>();
     for (const o of cell.outputs ?? []) {
-      if (o.output_type !== 'stream') continue;
-      for (const l of joinText(o.text).split('\n')) if (PROGRESS_LINE.test(l)) lastOf.set(l.slice(0, l.indexOf(' [')), l);
-    }
-    for (const o of cell.outputs ?? []) {
-      if (o.output_type === 'stream') {
-        const lines = joinText(o.text).split('\n');
-        const kept = lines.filter((l) => !PROGRESS_LINE.test(l) || lastOf.get(l.slice(0, l.indexOf(' ['))) === l);
-        for (const l of kept) if (PROGRESS_LINE.test(l)) lastOf.delete(l.slice(0, l.indexOf(' [')));
-        o.text = scrub(kept.join('\n'));
-      }
+      if (o.output_type === 'stream') o.text = scrub(joinText(o.text).split('\n').filter((l) => !PROGRESS_LINE.test(l)).join('\n'));
       if (o.data) {
         for (const [mime, v] of Object.entries(o.data)) {
           if (mime.startsWith('image/')) continue;
@@ -112,6 +104,15 @@ export function cleanOutputs(nbJson: string, replacements: [string, string][]): 
     }
   }
   for (const cell of nb.cells) if (cell.outputs) cell.outputs = cell.outputs.filter((o) => o.output_type !== 'stream' || joinText(o.text).trim() !== '');
+  let count = 0;
+  for (const cell of nb.cells) {
+    if (cell.cell_type !== 'code' || !Array.isArray(cell.outputs)) continue;
+    const ran = cell.outputs.length > 0 || cell.execution_count != null || count > 0;
+    if (!ran) continue;
+    count = typeof cell.execution_count === 'number' && cell.execution_count > count ? cell.execution_count : count + 1;
+    cell.execution_count = count;
+    for (const o of cell.outputs) if (o.output_type === 'execute_result') o.execution_count = count;
+  }
   return JSON.stringify(nb, null, 1) + '\n';
 }
 

@@ -3,24 +3,24 @@
  * labelled segments, held-out accuracy next to the majority-class rate, and a 2-D PCA projection
  * of utterance embeddings coloured by a label. Pure: each returns plotly figure specs or rows.
  */
-import type { Figure } from '../report/figures';
+import { HIGH_LOW_COLORS, withAlpha, type Figure } from '../report/figures';
 import { pca } from '../models/pca';
 import type { HeadMetrics } from './losses';
 import type { LabelledSegment } from './batches';
 
-/** A frame curve (e.g. energy in dB, 10 ms frames) with segments shaded green (high) / grey (low). */
+/** A frame curve (e.g. energy in dB, 10 ms frames) with segments shaded in the project's high / low colours (HIGH_LOW_COLORS). */
 export function segmentCurveFigure(curve: ArrayLike<number>, segments: LabelledSegment[], yTitle: string, hopS = 0.01): Figure {
   const x = Array.from({ length: curve.length }, (_, i) => i * hopS);
   const shapes = segments.map((s, k) => ({
     type: 'rect', xref: 'x', yref: 'paper', x0: s.start * hopS, x1: s.end * hopS,
     y0: k % 2 ? 0 : 0.5, y1: k % 2 ? 0.5 : 1, // alternate rows so overlapping segments stay visible
-    fillcolor: s.label === 1 ? 'rgba(44,160,44,0.25)' : s.label === 0 ? 'rgba(127,127,127,0.2)' : 'rgba(214,39,40,0.15)', line: { width: 0 },
+    fillcolor: s.label === 1 ? withAlpha(HIGH_LOW_COLORS.high, 0.28) : s.label === 0 ? withAlpha(HIGH_LOW_COLORS.low, 0.24) : 'rgba(150,150,150,0.18)', line: { width: 0 },
   }));
   return {
     data: [
       { x, y: Array.from(curve), mode: 'lines', name: yTitle },
-      { x: [null], y: [null], mode: 'markers', marker: { color: 'rgba(44,160,44,0.5)', size: 12, symbol: 'square' }, name: 'high segment' },
-      { x: [null], y: [null], mode: 'markers', marker: { color: 'rgba(127,127,127,0.4)', size: 12, symbol: 'square' }, name: 'low segment' },
+      { x: [null], y: [null], mode: 'markers', marker: { color: withAlpha(HIGH_LOW_COLORS.high, 0.5), size: 12, symbol: 'square' }, name: 'high segment' },
+      { x: [null], y: [null], mode: 'markers', marker: { color: withAlpha(HIGH_LOW_COLORS.low, 0.5), size: 12, symbol: 'square' }, name: 'low segment' },
     ],
     layout: { shapes, xaxis: { title: { text: 'time (s)' } }, yaxis: { title: { text: yTitle } }, height: 380 },
   };
@@ -92,7 +92,7 @@ export function nearestNeighbourAccuracy(embeddings: number[][], groups: string[
 
 /**
  * Per-segment statistic of a binary pretext target (e.g. mean facial activation per segment), one
- * bar per segment at its mid-time, green = high, grey = low, red = excluded, with the threshold.
+ * bar per segment at its mid-time in the high / low colours (HIGH_LOW_COLORS), grey = excluded, with the threshold.
  */
 export function segmentValuesFigure(segments: ArrayLike<number>, values: ArrayLike<number>, labels: ArrayLike<number>, threshold: number | undefined, yTitle: string, hopS = 0.01): Figure {
   const n = labels.length;
@@ -103,7 +103,7 @@ export function segmentValuesFigure(segments: ArrayLike<number>, values: ArrayLi
     groups[g].x.push(mid);
     groups[g].y.push(Number.isFinite(values[i]) ? values[i] : 0);
   }
-  const colors: Record<string, string> = { high: 'rgb(44,160,44)', low: 'rgb(127,127,127)', excluded: 'rgb(214,39,40)' };
+  const colors: Record<string, string> = { high: HIGH_LOW_COLORS.high, low: HIGH_LOW_COLORS.low, excluded: 'rgb(150,150,150)' };
   const data: Record<string, unknown>[] = Object.entries(groups).filter(([, g]) => g.x.length).map(([name, g]) => ({ x: g.x, y: g.y, type: 'bar', name, marker: { color: colors[name] }, width: 0.4 }));
   const shapes = threshold !== undefined && Number.isFinite(threshold) ? [{ type: 'line', xref: 'paper', x0: 0, x1: 1, y0: threshold, y1: threshold, line: { dash: 'dash' } }] : [];
   return { data, layout: { shapes, xaxis: { title: { text: 'segment centre (s)' } }, yaxis: { title: { text: yTitle } }, height: 360, barmode: 'overlay' } };

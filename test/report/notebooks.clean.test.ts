@@ -60,13 +60,13 @@ test('cleanOutputs: paths in stream text (string or list), text/html and text/pl
   assert.equal(text(shortFirst.cells[0].outputs![0].text), './runs/a\n', 'documented: the caller must sort (it is a plain sequence of replacements)');
 });
 
-test('cleanOutputs: of a cell\'s progress lines only the last per label survives, across stream outputs; other lines, other cells untouched; empty streams dropped', () => {
+test('cleanOutputs: every progress line goes, across stream outputs; other lines and display data stay; empty streams dropped; execution counts filled in', () => {
   const a = (d: number): string => progressLine('features audio', d, 10, d, 'clips');
   const b = (d: number): string => progressLine('train', d, 4, 2 * d, 'steps', 'loss 0.5');
   assert.match(a(3), /^features audio \[[#.]{20}\] 3\/10 \(30%\)/);
   const out = parse(cleanOutputs(nb([
     {
-      cell_type: 'code', source: 'run()', execution_count: 1, metadata: {}, outputs: [
+      cell_type: 'code', source: 'run()', execution_count: null, metadata: {}, outputs: [
         { output_type: 'stream', name: 'stderr', text: `${a(1)}\n${a(2)}\n` },
         { output_type: 'stream', name: 'stdout', text: `hello\n${b(1)}\n[not] a progress 1/2 line\n` },
         { output_type: 'stream', name: 'stderr', text: [`${a(5)}\n`, `${b(2)}\n`, `${a(10)}\n`, 'done\n'] },
@@ -74,19 +74,21 @@ test('cleanOutputs: of a cell\'s progress lines only the last per label survives
         { output_type: 'display_data', metadata: {}, data: { 'text/plain': a(1) } },
       ],
     },
-    { cell_type: 'code', source: 'again()', execution_count: 2, metadata: {}, outputs: [{ output_type: 'stream', name: 'stderr', text: `${a(4)}\nok\n` }] },
+    { cell_type: 'markdown', source: '# m', metadata: {} },
+    { cell_type: 'code', source: 'again()', execution_count: null, metadata: {}, outputs: [{ output_type: 'stream', name: 'stderr', text: `${a(4)}\nok\n` }, { output_type: 'execute_result', metadata: {}, data: { 'text/plain': '3' }, execution_count: null }] },
+    { cell_type: 'code', source: 'quiet()', execution_count: null, metadata: {}, outputs: [] },
   ]), REPS));
   const outs = out.cells[0].outputs!;
-  // first stream: only superseded progress lines -> dropped
-  assert.deepEqual(outs.map((o) => o.output_type), ['stream', 'stream', 'stream', 'display_data']);
+  assert.deepEqual(outs.map((o) => o.output_type), ['stream', 'stream', 'display_data']);
   assert.equal(text(outs[0].text), 'hello\n[not] a progress 1/2 line\n');
-  assert.equal(text(outs[1].text), `${a(10)}\ndone\n`);
-  assert.equal(text(outs[2].text), `${b(4)}\n`);
-  assert.equal(outs[3].data!['text/plain'], a(1), 'display data is not a progress stream');
-  // the other cell keeps its own last line
-  assert.equal(text(out.cells[1].outputs![0].text), `${a(4)}\nok\n`);
-  const all = JSON.stringify(out);
-  assert.ok(!all.includes(' 2/10 (20%)') && !all.includes(' 5/10 (50%)') && !all.includes(' 2/4 (50%)'));
+  assert.equal(text(outs[1].text), 'done\n');
+  assert.equal(outs[2].data!['text/plain'], a(1), 'display data is not a progress stream');
+  assert.equal(text(out.cells[2].outputs![0].text), 'ok\n');
+  const streams = JSON.stringify(out.cells.flatMap((c) => (c.outputs ?? []).filter((o) => o.output_type === 'stream')));
+  assert.ok(!streams.includes('(100%)') && !streams.includes('[#'));
+  const counts = out.cells.map((c) => (c as { execution_count?: number | null }).execution_count);
+  assert.deepEqual(counts, [1, undefined, 2, 3]);
+  assert.equal((out.cells[2].outputs![1] as { execution_count?: number }).execution_count, 2);
 });
 
 test('cleanOutputs: a whitespace-only stream is dropped; cleaning is idempotent', () => {
