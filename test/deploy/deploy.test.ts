@@ -45,7 +45,7 @@ async function expectMergedLikeSingle(store: string): Promise<void> {
 }
 
 test('deploy: every shell script parses (bash -n)', () => {
-  for (const f of ['slurm/extract-array.sbatch', 'slurm/merge.sbatch', 'slurm/submit.sh', 'slurm/train-array.sbatch', 'slurm/finetune.sbatch', 'slurm/submit-train.sh', 'kubernetes/run.sh', 'parallel/extract.sh']) {
+  for (const f of ['slurm/extract-array.sbatch', 'slurm/merge.sbatch', 'slurm/submit.sh', 'slurm/train-array.sbatch', 'slurm/finetune.sbatch', 'slurm/submit-train.sh', 'kubernetes/run.sh', 'parallel/extract.sh', 'measure-overhead.sh']) {
     execFileSync('bash', ['-n', join(deploy, f)]);
   }
 });
