@@ -5,8 +5,7 @@
  */
 import { kaldiFbank } from '../audio/kaldi';
 import { confusionMatrix } from '../eval/metrics';
-import { pca } from '../models/pca';
-import { ARM_COLORS, categoricalColorscale, CLUSTER_PALETTE, confusionFigure, showFigure, type ShownFigure } from '../report/figures';
+import { ARM_COLORS, categoricalColorscale, confusionFigure, embeddingPanelsFigure, EMOTION_COLORS, showFigure, type ShownFigure } from '../report/figures';
 import type { AlignClip, HfleaResult, SerEvaluation } from './hflea';
 
 /** Centre time (s) of HuBERT frame t: receptive field [320 t, 320 t + 400) samples at 16 kHz. */
@@ -84,33 +83,11 @@ export function hfleaConfusionFigures(r: HfleaResult, classes: string[], name: s
  * principal components (PCA per stage): top row coloured by emotion, bottom row by speaker.
  */
 export function embeddingStagesFigure(stages: { stage: string; vectors: number[][] }[], clips: AlignClip[], classes: string[], name: string): ShownFigure {
-  const n = stages.length;
-  const speakers = [...new Set(clips.map((c) => c.speaker))].sort();
-  const EMO: Record<string, string> = { anger: '#d62728', happiness: '#ff7f0e', neutral: '#7f7f7f', sadness: '#1f77b4', disgust: '#8c564b', fear: '#9467bd', boredom: '#bcbd22', surprise: '#e377c2' };
-  const data: Record<string, unknown>[] = [];
-  const layout: Record<string, unknown> = { height: 620, showlegend: true, legend: { orientation: 'h', y: -0.08 }, margin: { t: 70, l: 40, r: 10 }, annotations: [] as unknown[] };
-  const gap = 0.03, w = (1 - gap * (n - 1)) / n;
-  stages.forEach((s, i) => {
-    const p = pca(s.vectors, 2);
-    const xs = p.projected.map((q) => Math.round(q[0] * 1000) / 1000), ys = p.projected.map((q) => Math.round(q[1] * 1000) / 1000);
-    const ax = i === 0 ? '' : String(i + 1), ax2 = String(n + i + 1);
-    const dom = [i * (w + gap), i * (w + gap) + w];
-    layout[`xaxis${ax}`] = { domain: dom, anchor: `y${ax}`, showticklabels: false, zeroline: false };
-    layout[`yaxis${ax}`] = { domain: [0.55, 1], anchor: `x${ax}`, showticklabels: false, zeroline: false };
-    layout[`xaxis${ax2}`] = { domain: dom, anchor: `y${ax2}`, showticklabels: false, zeroline: false, title: { text: `PC1 (${(100 * (p.explained[0] ?? 0)).toFixed(0)}%)`, font: { size: 10 } } };
-    layout[`yaxis${ax2}`] = { domain: [0, 0.45], anchor: `x${ax2}`, showticklabels: false, zeroline: false };
-    (layout.annotations as unknown[]).push({ text: s.stage, xref: 'paper', yref: 'paper', x: (dom[0] + dom[1]) / 2, y: 1.04, showarrow: false, font: { size: 11 } });
-    classes.forEach((c, ci) => {
-      const idx = clips.map((cl, j) => (cl.label === ci ? j : -1)).filter((j) => j >= 0);
-      data.push({ type: 'scatter', mode: 'markers', x: idx.map((j) => xs[j]), y: idx.map((j) => ys[j]), name: c, legendgroup: `e-${c}`, showlegend: i === 0, marker: { size: 5, color: EMO[c] ?? CLUSTER_PALETTE[ci] }, xaxis: `x${ax}`, yaxis: `y${ax}`, hovertext: idx.map((j) => clips[j].id), hoverinfo: 'text' });
-    });
-    speakers.forEach((sp, si) => {
-      const idx = clips.map((cl, j) => (cl.speaker === sp ? j : -1)).filter((j) => j >= 0);
-      data.push({ type: 'scatter', mode: 'markers', x: idx.map((j) => xs[j]), y: idx.map((j) => ys[j]), name: `speaker ${sp}`, legendgroup: `s-${sp}`, showlegend: i === 0, marker: { size: 5, symbol: 'diamond', color: CLUSTER_PALETTE[(si + 10) % CLUSTER_PALETTE.length] }, xaxis: `x${ax2}`, yaxis: `y${ax2}`, hovertext: idx.map((j) => clips[j].id), hoverinfo: 'text' });
-    });
-  });
-  (layout.annotations as unknown[]).push({ text: 'coloured by emotion', xref: 'paper', yref: 'paper', x: -0.02, y: 0.78, textangle: -90, showarrow: false }, { text: 'coloured by speaker', xref: 'paper', yref: 'paper', x: -0.02, y: 0.22, textangle: -90, showarrow: false });
-  return showFigure({ data, layout }, name, 'Utterance embeddings (dev + test speakers, PCA of the mean last layer) after each stage');
+  const fig = embeddingPanelsFigure(stages, [
+    { title: 'emotion', groups: clips.map((c) => classes[c.label]), colors: EMOTION_COLORS },
+    { title: 'speaker', groups: clips.map((c) => c.speaker) },
+  ], clips.map((c) => c.id));
+  return showFigure(fig, name, 'Utterance embeddings (dev + test speakers, PCA of the mean last layer) after each stage');
 }
 
 /** Loss curves of the training stages (1) TAPT, (2) FT, (4) alignment pretraining, (5) attention FT, and the masked-frame accuracies of (1) and (4). */

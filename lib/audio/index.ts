@@ -25,5 +25,5 @@ export { FEATURE_SUBCOMMANDS } from './cli';
 export type { FeaturesSubcommand } from './cli';
 export { clipProsody, withSpeakerF0 } from './prosody';
 export type { ClipProsody, ProsodyInput } from './prosody';
-export { clipFeaturesFigure, groupBoxFigure, waveformEnvelope } from './plots';
+export { clipFeaturesFigure, groupBoxFigure, melFilterbankFigure, waveformEnvelope } from './plots';
 export type { ClipFigureInput } from './plots';

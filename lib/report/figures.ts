@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { figuresDir, repoRoot } from '../paths';
 import { writeFileAtomic } from '../store/atomic';
 import { exportFigureSync } from './export';
+import { pca } from '../models/pca';
 
 export interface Figure {
   data: Record<string, unknown>[];
@@ -195,4 +196,41 @@ export function confusionFigure(cm: number[][], classes: string[], title?: strin
       width: 560, height: 480, margin: { t: 60, l: 100, b: 80 },
     },
   };
+}
+
+/** Emotion colours shared by the embedding plots. */
+export const EMOTION_COLORS: Readonly<Record<string, string>> = { anger: '#d62728', happiness: '#ff7f0e', neutral: '#7f7f7f', sadness: '#1f77b4', disgust: '#8c564b', fear: '#9467bd', boredom: '#bcbd22', surprise: '#e377c2', contempt: '#17becf' };
+
+/**
+ * Embeddings in 2-D, one column per stage (PCA of that stage's vectors: each column has its own
+ * axes), one row per colouring (e.g. by emotion, by speaker). `names` label the points on hover.
+ */
+export function embeddingPanelsFigure(stages: { stage: string; vectors: number[][] }[], colourings: { title: string; groups: string[]; colors?: Readonly<Record<string, string>> }[], names: string[] = []): Figure {
+  const n = stages.length, rows = colourings.length;
+  const data: Record<string, unknown>[] = [];
+  const annotations: Record<string, unknown>[] = [];
+  const layout: Record<string, unknown> = { height: 300 * rows + 80, showlegend: true, legend: { orientation: 'h', y: -0.06 }, margin: { t: 70, l: 40, r: 10 } };
+  const gap = 0.03, w = (1 - gap * (n - 1)) / n, rh = (1 - 0.08 * (rows - 1)) / rows;
+  stages.forEach((st, i) => {
+    const p = pca(st.vectors, 2);
+    const xs = p.projected.map((q) => Math.round(q[0] * 1000) / 1000), ys = p.projected.map((q) => Math.round((q[1] ?? 0) * 1000) / 1000);
+    const dom = [i * (w + gap), i * (w + gap) + w];
+    annotations.push({ text: st.stage, xref: 'paper', yref: 'paper', x: (dom[0] + dom[1]) / 2, y: 1.04, showarrow: false, font: { size: 11 } });
+    colourings.forEach((col, r) => {
+      const k = r * n + i + 1, ax = k === 1 ? '' : String(k);
+      const top = 1 - r * (rh + 0.08);
+      layout[`xaxis${ax}`] = { domain: dom, anchor: `y${ax}`, showticklabels: false, zeroline: false, ...(r === rows - 1 ? { title: { text: `PC1 (${(100 * (p.explained[0] ?? 0)).toFixed(0)}%) / PC2 (${(100 * (p.explained[1] ?? 0)).toFixed(0)}%)`, font: { size: 10 } } } : {}) };
+      layout[`yaxis${ax}`] = { domain: [top - rh, top], anchor: `x${ax}`, showticklabels: false, zeroline: false };
+      const groups = [...new Set(col.groups)].sort();
+      groups.forEach((g, gi) => {
+        const idx = col.groups.map((x, j) => (x === g ? j : -1)).filter((j) => j >= 0);
+        data.push({ type: 'scatter', mode: 'markers', x: idx.map((j) => xs[j]), y: idx.map((j) => ys[j]), name: `${col.title}: ${g}`, legendgroup: `${r}-${g}`, showlegend: i === 0,
+          marker: { size: 5, symbol: r === 0 ? 'circle' : 'diamond', color: col.colors?.[g] ?? CLUSTER_PALETTE[(gi + 10 * r) % CLUSTER_PALETTE.length] }, xaxis: `x${ax}`, yaxis: `y${ax}`,
+          ...(names.length ? { hovertext: idx.map((j) => names[j]), hoverinfo: 'text' } : {}) });
+      });
+      if (i === 0) annotations.push({ text: `by ${col.title}`, xref: 'paper', yref: 'paper', x: -0.025, y: top - rh / 2, textangle: -90, showarrow: false });
+    });
+  });
+  layout.annotations = annotations;
+  return { data, layout };
 }
