@@ -167,7 +167,7 @@ export function corpusFolds(clips: readonly Clip[], opts: { losoMaxSpeakers?: nu
  * The SER data of any corpus (or pair of corpora): EmoDB and CREMA-D keep their protocols; any other
  * labelled corpus gets corpusFolds; cross-corpus trains on the whole training corpus (dev: about 20%
  * of its speakers, when it has 2 or more) and tests on every labelled clip of the test corpus. Speakers
- * of a cross-corpus pair are prefixed with their corpus name (`<corpus>:<speaker>`), so two corpora's
+ * of a cross-corpus pair are prefixed with their corpus key (`<corpus key>:<speaker>`), so two corpora's
  * "speaker 1" stay two people.
  */
 export function serProtocol(d: SerDataSpec): SerProtocolData {
@@ -190,8 +190,9 @@ export function serProtocol(d: SerDataSpec): SerProtocolData {
   const classes = d.classes === 'six' ? SIX_EMOTIONS : tr.classes.filter((e) => te.clips.some((c) => c.emotion === e));
   if (classes.length < 2) throw new EmolabError('data', `${tr.manifest.corpus} and ${te.manifest.corpus} share ${classes.length} emotion class(es); SER needs at least 2`);
   const keep = (cs: Clip[], corpus: string) => cs.filter((c) => classes.includes(c.emotion!)).map((c) => ({ ...c, speaker: `${corpus}:${c.speaker}` }));
-  const trainClips = keep(tr.clips, tr.manifest.corpus);
-  const testClips = keep(te.clips, te.manifest.corpus);
+  // Prefixed by the corpus key (unique even for two folders of one name).
+  const trainClips = keep(tr.clips, corpusRef(d.corpus).key);
+  const testClips = keep(te.clips, corpusRef(d.testCorpus).key);
   if (trainClips.length === 0 || testClips.length === 0) throw new EmolabError('data', `cross-corpus SER: ${trainClips.length} training clips (${tr.manifest.corpus}), ${testClips.length} test clips (${te.manifest.corpus}) in the shared classes ${classes.join(', ')}`);
   const speakers = [...new Set(trainClips.map((c) => c.speaker))].sort();
   const nDev = speakers.length >= 2 ? Math.max(1, Math.round(0.2 * speakers.length)) : 0;
