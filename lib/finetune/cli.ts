@@ -2,14 +2,16 @@
  * `emolab finetune`: SER fine-tuning of every arm (baseline + the pretrained encoders under runs/),
  * then the result tables. Same code as notebook 08.
  */
+import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { labelSetFiles } from '../pseudo/labelsets';
 import { corpusFlag, flagChoice, flagFloat, flagInt, flagList, flagString, parseArgs, type ParsedArgs } from '../cli/args';
 import { corpusRef, isNamedCorpus } from '../data/corpora';
 import { openFeatureStore } from '../store/featureStore';
 import { SER_CLASS_CHOICES } from './protocols';
 import { EmolabError } from '../errors';
 import { initBackend } from '../backend';
-import { checkMemory, goncalves2022Settings, serExperimentSettings, type DeepPartial, type Goncalves2022Settings } from '../experiments/goncalves2022';
+import { checkMemory, faceLabelsDir, goncalves2022Settings, serExperimentSettings, type DeepPartial, type Goncalves2022Settings } from '../experiments/goncalves2022';
 import type { EncoderPreset } from '../models/encoder';
 import type { MemoryBackend } from '../models/memory';
 import { assertWritable, experimentOutputs, runsRoot } from '../paths';
@@ -116,8 +118,20 @@ export async function run(argv: string[]): Promise<number> {
       ...(Object.keys(hyper).length ? { hyper } : {}),
     } as DeepPartial<Goncalves2022Settings['finetune']>,
   };
-  const settings = goncalves2022Settings(undefined, over);
+  let settings = goncalves2022Settings(undefined, over);
   const root = runsRoot();
+  // Without --arms: the arms of tasks 2, 3 and all need the face label sets of the audio-visual corpora
+  // (made by `npm start` or `emolab pseudo`); when they are missing those arms are left out, said here.
+  if (!arms) {
+    const dir = faceLabelsDir(settings, root);
+    const missing = ['activation', 'au'].filter((t) => !existsSync(labelSetFiles(dir, t as 'activation' | 'au').summary));
+    const av = settings.finetune.arms.filter((x) => ['activation', 'au', 'all'].includes(x));
+    if (missing.length && av.length) {
+      console.log(`arms ${av.join(', ')} left out: no ${missing.join('/')} label sets in ${dir} (npm start makes them; or pass --arms to choose)`);
+      // as the main job does: the same experiment, fewer arms (its tables count only the arms that ran)
+      settings = { ...settings, finetune: { ...settings.finetune, arms: settings.finetune.arms.filter((x) => !av.includes(x)) } };
+    }
+  }
   const ser = serExperimentSettings(settings, root);
   if (features !== undefined) ser.featureStore = resolve(features);
   if (testFeatures !== undefined) ser.testFeatureStore = resolve(testFeatures);
