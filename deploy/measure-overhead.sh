@@ -7,7 +7,8 @@ set -euo pipefail
 E="$(cd "$(dirname "$0")/.." && pwd)/bin/emolab"
 R=${R:-3}
 base="${TMPDIR:-/tmp}/emolab-overhead"
-t() { /usr/bin/time -f "%e %U %S" -o "$1" "${@:2}" > /dev/null 2>&1; }
+# t <timing file> <command...>: run it, timed; on failure show its output and stop
+t() { /usr/bin/time -f "%e %U %S" -o "$1" "${@:2}" > "$1.log" 2>&1 || { tail -5 "$1.log" >&2; exit 1; }; }
 for r in $(seq 1 "$R"); do
   rm -rf "$base"; mkdir -p "$base"
   t "$base/single.t" "$E" features extract --corpus emodb --workers 1 --out "$base/single"

@@ -45,7 +45,7 @@ export const FEATURE_SUBCOMMANDS: FeaturesSubcommand[] = [
   {
     name: 'extract',
     summary: 'audio features (fbank, energy, F0) of a whole corpus into a resumable feature store; --shard i/n (0-based) computes part i of n into its own --out, joined by `emolab store merge`; --rebuild replaces a store of other settings',
-    usage: `emolab features [extract] --corpus ${CORPUS_CHOICES} [--out <store dir>] [--workers N] [--shard-size 32] [--limit N]   (--out default: $EMOLAB_RUNS/features/<corpus key>)`,
+    usage: `emolab features [extract] --corpus ${CORPUS_CHOICES} [--out <store dir>] [--workers N] [--shard-size 32] [--limit N] [--shard i/n --out <part dir>] [--rebuild]   (--out default: $EMOLAB_RUNS/features/<corpus key>)`,
     run: runExtract,
   },
 ];
@@ -113,6 +113,7 @@ async function runExtract(argv: string[]): Promise<number> {
   assertWritable(out, flagString(a, 'out') ? '--out' : 'feature store (EMOLAB_RUNS/features)');
   const shard = flagString(a, 'shard');
   const part = shard !== undefined ? (await import('../store/partition')).parsePartSpec(shard) : undefined;
+  if (part && flagString(a, 'out') === undefined) throw new EmolabError('cli', `emolab ${cmd} --shard ${shard}: give the shard its own --out folder (the default is the whole store's)`, { hint: 'e.g. --out parts/<i>, then: emolab store merge parts/* --out <store>' });
   const { audioFeatureSet } = await import('./featureSet');
   const { extractFeatures } = await import('../store/featureStore');
   const full = resolveCorpus(corpus, root !== undefined && corpus !== root ? { root } : {});
