@@ -6,6 +6,7 @@
 const BENCHMARKS: Record<string, { summary: string; load: () => Promise<{ run: (argv: string[]) => Promise<void> }> }> = {
   audio: { summary: 'EmoDB decode + fbank + energy + F0 real-time factor, 1 and 2 workers, vs torchaudio Kaldi fbank', load: () => import('./audio') },
   train: { summary: 'training step (fwd + bwd + AdamW) of encoder presets, HuBERT-base and the issue-11 model vs PyTorch: --backend --preset --batch --frames --steps', load: () => import('./train') },
+  products: { summary: 'which product forms (untransposed-gradient matMul, block-diagonal attention) win on each wasm kernel set (wasm, native OpenBLAS): --preset tiny,base --steps N', load: () => import('./products') },
   'face-fps': { summary: 'tasks 2-3 targets from face tracks at 10 vs 25 fps on a spread subset of the AV clips: agreement, kappa, tracking time', load: () => import('./faceFps') },
   face: { summary: 'MediaPipe Face Landmarker in Node: frames/s per core with the decode share separate, on mead-samples + av-speech-unlabeled; feature-store worker pool 1..N', load: () => import('./face') },
 };

@@ -233,10 +233,19 @@ export function runCase(spec: CaseSpec, steps: number, warmup: number): CaseResu
  * step (ABBA...), so load changes hit every set alike. Returns one result per set.
  */
 export function runCaseAB(spec: CaseSpec, steps: number, warmup: number, sets: (KernelSet | undefined)[]): CaseResult[] {
+  return runCaseVariants(spec, steps, warmup, sets.map((k) => ({ kernels: k, apply: () => { if (k) setKernels(k); } })));
+}
+
+/** A setting a case is timed under (interleaved with the others): what to switch before each of its steps. */
+export interface Variant { kernels?: KernelSet; label?: string; apply: () => void }
+
+/** `runCaseAB` over arbitrary variants (kernel sets, product choices). */
+export function runCaseVariants(spec: CaseSpec, steps: number, warmup: number, variants: Variant[]): (CaseResult & { variant?: string })[] {
   const before = load();
   const c = buildCase(spec);
   const { step, peakBytes, optimizer } = makeStep(c, spec);
-  const use = (k: KernelSet | undefined) => { if (k) setKernels(k); };
+  const sets = variants;
+  const use = (v: Variant) => v.apply();
   let rss = process.memoryUsage().rss;
   const per = sets.map(() => ({ losses: [] as number[], ms: [] as number[], cpuMs: [] as number[], fwd: [] as number[] }));
   for (let i = 0; i < warmup; i++) {
@@ -266,10 +275,11 @@ export function runCaseAB(spec: CaseSpec, steps: number, warmup: number, sets: (
   }
   const frames = spec.preset === 'hubert-base' ? spec.samples / HUBERT_SAMPLES_PER_FRAME : spec.frames;
   const after = load();
-  const out = sets.map((k, j): CaseResult => {
+  const out = sets.map((v, j): CaseResult & { variant?: string } => {
     const { losses, ms, cpuMs, fwd } = per[j];
+    const k = v.kernels;
     return {
-      preset: spec.preset, ...(k ? { kernels: k } : tf.getBackend() === 'wasm' ? { kernels: kernelReport().active } : {}),
+      preset: spec.preset, ...(k ? { kernels: k } : tf.getBackend() === 'wasm' ? { kernels: kernelReport().active } : {}), ...(v.label ? { variant: v.label } : {}),
       batch: spec.batch, frames, params: countParams(c.params), warmup, steps,
       ms_median: median(ms), ms_min: Math.min(...ms), ms_all: ms.map((x) => Math.round(x * 100) / 100),
       cpu_ms_median: median(cpuMs),

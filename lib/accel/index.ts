@@ -281,10 +281,13 @@ export function describeKernels(r: KernelReport = report): string {
 export interface ProductChoice { untransposedGradient: boolean; blockDiagonalAttention: boolean }
 
 /**
- * Measured on this machine (bench/NOTES.md, "Products by kernel set"; `npm run bench -- products`):
- * on wasm's own kernels both workarounds win; with OpenBLAS both lose (cblas_sgemm takes transpose
- * flags and batches at full speed, so the explicit transposes and the H-fold wasted block-diagonal work
- * are pure cost).
+ * Measured on this machine (bench/NOTES.md, "Products by kernel set"; `npm run bench -- products`, all
+ * variants interleaved, median process CPU ms per training step): on wasm's own kernels the untransposed
+ * gradient wins (tiny 158 vs 310 ms with block-diagonal attention; base 3,335 vs 21,307 ms) and
+ * block-diagonal attention wins up to 2 heads (layers BLOCK_DIAGONAL_MAX_HEADS); with OpenBLAS both lose
+ * or tie (tiny 60.1 plain vs 62.7 untransposed vs 96-103 block-diagonal; base 893 vs 961 vs 2,039-2,114):
+ * cblas_sgemm takes transpose flags and batches at full speed, so the explicit transposes and the
+ * H-fold wasted block-diagonal work are pure cost.
  */
 export const PRODUCTS_BY_KERNELS: Record<KernelSet, ProductChoice> = {
   wasm: { untransposedGradient: true, blockDiagonalAttention: true },

@@ -383,7 +383,13 @@ export function multiHeadAttention(x: tf.Tensor3D, w: AttentionWeights, numHeads
   });
 }
 
-/** Most heads for which `blockDiagonalAttention` is used on wasm's own kernels (its wasted work grows with the head count). */
+/**
+ * Most heads for which `blockDiagonalAttention` is used on wasm's own kernels (its wasted work grows with
+ * the head count). Whole training steps, interleaved (`npm run bench -- products`, bench/NOTES.md): tiny
+ * (2 heads, D 32) 158 vs 171 ms CPU for block-diagonal; base (4 heads, D 256) 3,868 vs 3,335 ms, i.e.
+ * batched would win at 4 heads there (one 6-step run). Left at 4 for now: lib/models/memory.ts's wasm
+ * estimate (the settings' memory check) models these block-diagonal buffers from this constant.
+ */
 export const BLOCK_DIAGONAL_MAX_HEADS = 4;
 
 /**
