@@ -169,3 +169,28 @@ test('a shard killed midway is rerun with the same command and resumes; the merg
   await mergeFeatureStores({ parts: [part(0), k4, part(2)], out: merged, quiet: true });
   sameBytes(join(tmp, 'single', 'audio'), join(merged, 'audio'));
 });
+
+test('merge of shards with quarantined clips, integer-like and unicode ids, and an empty shard: byte-identical to one run', async () => {
+  const ids = ['10', '2', 'bad', 'a/b', 'été', '1', 'x y', 'bad2', '33'];
+  const manifest: Manifest = { corpus: 'toy', root: '/toy', quarantine: [], clips: ids.map((id, i) => ({ id, corpus: 'toy', speaker: 's', audioPath: `/toy/${id}.wav`, durationS: 1 + (i % 4) })) };
+  const set: FeatureSet = {
+    name: 'toy', version: '1', params: { k: 2 }, features: { m: { dims: 2, description: '' }, n: { dims: 1, description: '' } },
+    async extract(c) {
+      if (c.id.startsWith('bad')) throw new EmolabError('audio', `cannot decode ${c.id}`, { file: c.audioPath });
+      const frames = 1 + (c.id.length % 3);
+      return { m: { data: Float32Array.from({ length: frames * 2 }, (_, i) => c.id.charCodeAt(0) + i), frames, dims: 2 }, n: { data: Float32Array.of(frames), frames: 1, dims: 1 } };
+    },
+  };
+  const one = await extractFeatures({ manifest, dir: join(tmp, 'toy-single'), set, workers: 1, shardSize: 3, quiet: true });
+  assert.deepEqual(one.index.quarantine.map((q) => q.clipId), ['bad', 'bad2']);
+  const n = ids.length + 1; // more shards than clips: one shard is empty
+  const parts = Array.from({ length: n }, (_, k) => join(tmp, `toy-p${k}`));
+  for (let k = n - 1; k >= 0; k--) await extractFeatures({ manifest, dir: parts[k], set, workers: 1, shardSize: 3, quiet: true, part: { index: k, count: n } });
+  assert.ok(parts.some((p) => Object.keys(JSON.parse(readFileSync(join(p, 'toy', 'index.json'), 'utf8')).clips).length === 0 && JSON.parse(readFileSync(join(p, 'toy', 'index.json'), 'utf8')).shards.length === 0), 'an empty shard');
+  const m = await mergeFeatureStores({ parts, out: join(tmp, 'toy-merged'), quiet: true });
+  assert.equal(m.sets[0].quarantined, 2);
+  sameBytes(one.dir, join(tmp, 'toy-merged', 'toy'));
+  // the merge output may not be a store of another corpus
+  await extractFeatures({ manifest: { ...manifest, corpus: 'other', clips: manifest.clips.map((c) => ({ ...c, corpus: 'other' })) }, dir: join(tmp, 'toy-other'), set, workers: 1, shardSize: 3, quiet: true });
+  await assert.rejects(mergeFeatureStores({ parts, out: join(tmp, 'toy-other'), quiet: true }), /holds corpus "other".*not "toy"/);
+});
