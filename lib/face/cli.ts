@@ -58,6 +58,8 @@ async function runFaceCorpus(a: ReturnType<typeof parseArgs>): Promise<number> {
   const cmd = 'features face';
   const out = flagString(a, 'out');
   if (!out || a.positionals.length) throw new EmolabError('cli', `emolab ${cmd} --corpus: give --out <store dir> and no video`, { hint: `usage: ${FACE_FEATURES_USAGE}` });
+  // (--max-frames is not offered here: it is not part of the face set's fingerprint, so truncated tracks would pass for whole ones)
+  if (flagString(a, 'max-frames') !== undefined) throw new EmolabError('cli', `emolab ${cmd} --corpus: --max-frames is for single videos only`);
   const shard = flagString(a, 'shard');
   const { parsePartSpec } = await import('../store/partition');
   const part = shard !== undefined ? parsePartSpec(shard) : undefined;
@@ -75,8 +77,6 @@ async function runFaceCorpus(a: ReturnType<typeof parseArgs>): Promise<number> {
     numFaces: flagNumber(a, cmd, 'faces', 2),
     auThresholds: parseThresholds(flagString(a, 'thresholds')),
   });
-  // (--max-frames is not offered here: it is not part of the face set's fingerprint, so truncated tracks would pass for whole ones)
-  if (flagString(a, 'max-frames') !== undefined) throw new EmolabError('cli', `emolab ${cmd} --corpus: --max-frames is for single videos only`);
   const { availableParallelism } = await import('node:os');
   const s = await extractFeatures({
     manifest, dir: resolve(out), set, part, rebuild: Boolean(a.flags.rebuild), quiet: Boolean(a.flags.quiet),

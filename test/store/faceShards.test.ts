@@ -33,3 +33,12 @@ test('face: 2 shards merged = one run, byte for byte (clips start from the same 
   assert.deepEqual(readdirSync(b).sort(), readdirSync(a).sort());
   for (const f of readdirSync(a)) assert.ok(readFileSync(join(a, f)).equals(readFileSync(join(b, f))), `${f} differs`);
 });
+
+test('features face --corpus: refused before any work for a corpus without videos, for --max-frames, and for a bad --shard', { skip: !existsSync(join(dataRoot(), 'emodb')) && 'needs EmoDB' }, async () => {
+  const { runFeaturesFace } = await import('../../lib/face/cli');
+  const out = join(tmp, 'refused');
+  await assert.rejects(runFeaturesFace(['--corpus', 'emodb', '--out', out, '--quiet']), /corpus emodb has no video files/);
+  await assert.rejects(runFeaturesFace(['--corpus', 'emodb', '--out', out, '--max-frames', '3']), /--max-frames is for single videos only/);
+  await assert.rejects(runFeaturesFace(['--corpus', 'emodb', '--out', out, '--shard', '2/2']), /--shard 2\/2: the index must be 0\.\.1/);
+  assert.equal(existsSync(out), false, 'nothing written');
+});
