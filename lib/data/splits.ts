@@ -76,8 +76,8 @@ export function speakerIndependentSplit(clips: readonly Clip[], opts: SpeakerSpl
   const speakers = [...speakersOf(clips)].filter((s) => !always.has(s)).sort();
   const nTest = speakerCount(opts.test ?? 0.15, speakers.length, 'test');
   const nDev = speakerCount(opts.dev ?? 0.15, speakers.length, 'dev');
-  const alwaysHere = speakersOf(clips).filter((s) => always.has(s)).length;
-  if (speakers.length - nTest - nDev + alwaysHere <= 0) {
+  // No held-out speakers (0 dev, 0 test): every speaker trains, even when all of them are alwaysTrain.
+  if (nTest + nDev > 0 && nTest + nDev >= speakers.length) {
     throw new EmolabError('data', `speakerIndependentSplit: ${nTest} test + ${nDev} dev speakers leave none of the ${speakers.length} speakers for training`);
   }
   const rand = seededRandom(seed);
