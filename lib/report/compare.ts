@@ -11,6 +11,7 @@ import { EmolabError, errorMessage } from '../errors';
 import type { FoldResult } from '../finetune/results';
 import { runsRoot } from '../paths';
 import { PAPER_CLAIMS, type SerReport } from './ser';
+import { ARM_COLORS, type Figure } from './figures';
 
 export interface PretrainSummary {
   run: string;
@@ -129,4 +130,19 @@ export function detectableGains(rep: Pick<SerReport, 'aggregates'>): DetectableG
     }
   }
   return rows;
+}
+
+/**
+ * Held-out pretext accuracy of every run and head (bars, one colour per task as in every notebook)
+ * with the majority-class rate of the same targets (black ticks): the gap is what the encoder learned.
+ */
+export function pretextAccuracyFigure(pretrains: PretrainSummary[]): Figure {
+  const rows = pretrains.flatMap((p) => Object.entries(p.test).map(([head, m]) => ({ label: `${p.run} · ${head}`, head, ...m })));
+  return {
+    data: [
+      { type: 'bar', name: 'held-out accuracy', x: rows.map((r) => r.label), y: rows.map((r) => Math.round(1000 * r.accuracy) / 10), marker: { color: rows.map((r) => ARM_COLORS[r.head] ?? '#999') }, text: rows.map((r) => `n=${r.n}`), textposition: 'inside' },
+      { type: 'scatter', mode: 'markers', name: 'majority-class rate', x: rows.map((r) => r.label), y: rows.map((r) => Math.round(1000 * r.majorityRate) / 10), marker: { symbol: 'line-ew-open', size: 30, color: '#222', line: { width: 3 } } },
+    ],
+    layout: { yaxis: { title: { text: 'accuracy on held-out speakers (%)' }, range: [0, 100] }, xaxis: { tickangle: -30, automargin: true }, legend: { orientation: 'h', y: 1.12 }, height: 460, margin: { b: 160 } },
+  };
 }

@@ -94,8 +94,10 @@ test('the results page renders in Chromium, filters change the numbers, and the 
     assert.ok(await page.locator('#confusion .main-svg').count() > 0, 'the confusion matrix is drawn');
     assert.match(await page.locator('#confusion').innerText(), /predicted class/);
 
+    const serGroup = data.groups.findIndex((g) => g.source === 'ser');
+    assert.ok(serGroup >= 0);
     const shown = async (): Promise<Map<string, Record<string, string>>> => {
-      const cells = await page.locator('td[data-metric]').evaluateAll((els) => els.map((e) => [e.getAttribute('data-arm'), e.getAttribute('data-metric'), e.textContent]));
+      const cells = await page.locator(`table.live[data-group="${serGroup}"] td[data-metric]`).evaluateAll((els) => els.map((e) => [e.getAttribute('data-arm'), e.getAttribute('data-metric'), e.textContent]));
       const m = new Map<string, Record<string, string>>();
       for (const [arm, metric, text] of cells as [string, string, string][]) m.set(arm, { ...(m.get(arm) ?? {}), [metric]: text });
       return m;
@@ -120,7 +122,7 @@ test('the results page renders in Chromium, filters change the numbers, and the 
     const filtered = await shown();
     check(filtered, expected((r) => r.seed === 1 && r.fold !== fold5));
     assert.ok([...filtered].some(([arm, v]) => v.f1 !== all.get(arm)!.f1), 'the filter changed the F1 shown');
-    assert.equal(await page.locator('tr[data-arm="baseline"] td[data-field="models"]').first().textContent(), '4');
+    assert.equal(await page.locator(`table.live[data-group="${serGroup}"] tr[data-arm="baseline"] td[data-field="models"]`).textContent(), '4');
     // the pretext table follows the arm filter
     const before = await page.locator('#pretext-rows tbody tr').count();
     await page.locator('#f-arm-energy').uncheck();
