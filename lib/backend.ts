@@ -105,7 +105,9 @@ export function describeBackend(r: BackendReport): string {
   if (r.simd !== undefined) parts.push(`simd=${r.simd}`);
   if (r.threads !== undefined) parts.push(`threads=${r.threads}`);
   if (r.kernels) parts.push(describeKernels(r.kernels));
-  if (r.requested === 'auto' && r.skipped.length) parts.push(`skipped: ${r.skipped.map((s) => `${s.name} (${s.reason.split('\n')[0].slice(0, 100)})`).join(', ')}`);
+  // Each reason's first line, whole: the reasons are worded short where they are made (a cut
+  // message reads as a broken one); a multi-line error keeps its first line here, all of it in `skipped`.
+  if (r.requested === 'auto' && r.skipped.length) parts.push(`skipped: ${r.skipped.map((s) => `${s.name} (${s.reason.split('\n')[0].trim()})`).join(', ')}`);
   return parts.join('  ');
 }
 
@@ -128,7 +130,7 @@ export function noVulkanDriver(env: NodeJS.ProcessEnv = process.env): string | u
   const dataDirs = (env.XDG_DATA_DIRS || '/usr/local/share:/usr/share').split(':').filter(Boolean);
   const dirs = ['/etc/vulkan/icd.d', ...dataDirs.map((d) => join(d, 'vulkan', 'icd.d'))];
   const found = dirs.some((d) => existsSync(d) && readdirSync(d).some((f) => f.endsWith('.json')));
-  return found ? undefined : `no Vulkan driver (ICD manifest) in ${dirs.join(', ')} and VK_DRIVER_FILES unset`;
+  return found ? undefined : `no Vulkan driver found: no ICD manifest in ${dirs.join(', ')}; VK_DRIVER_FILES unset`;
 }
 
 type Starter = () => Promise<Partial<BackendReport>>;
@@ -151,7 +153,7 @@ const START: Record<BackendName, Starter> = {
       }
       // package.json overrides map tfjs-node to plain tfjs (for danfojs): only a real binding registers "tensorflow".
       if (tf.findBackendFactory('tensorflow')) return { adapter: pkg };
-      lastErr = new Error(`${pkg} is the plain-tfjs stand-in from package.json overrides (no native binding)`);
+      lastErr = new Error(`${pkg} is package.json's plain-tfjs stand-in, no native binding`);
     }
     throw lastErr ?? new Error('tfjs-node is not installed');
   },

@@ -75,3 +75,14 @@ test('auto skips webgpu without starting Dawn when no Vulkan driver is installed
   if (existsSync(etc) && readdirSync(etc).some((f) => f.endsWith('.json'))) return; // a system-wide driver: nothing more to check
   assert.match(none ?? '', /no Vulkan driver .*\/nonexistent-a\/vulkan\/icd\.d/);
 });
+
+test('the backend line keeps every skip reason whole (first line of each)', () => {
+  const long = `no Vulkan driver found: no ICD manifest in ${['/etc/vulkan/icd.d', '/usr/local/share/vulkan/icd.d', '/usr/share/vulkan/icd.d'].join(', ')}; VK_DRIVER_FILES unset`;
+  const line = describeBackend({
+    name: 'wasm', requested: 'auto', tfjsVersion: tf.version.tfjs, simd: true, threads: 1,
+    skipped: [{ name: 'tensorflow', reason: 'x is not installed\n    at stack frame' }, { name: 'webgpu', reason: long }],
+  });
+  assert.ok(line.includes(`webgpu (${long})`), line);
+  assert.ok(line.includes('tensorflow (x is not installed)'), line);
+  assert.doesNotMatch(line, /stack frame/);
+});
