@@ -50,6 +50,11 @@ export function runChecks(opts: DoctorOptions = {}): Check[] {
   } catch (e) {
     checks.push({ name: 'ffmpeg', ok: false, detail: `not found (${(e as Error).message}): apt-get install ffmpeg, or npm ci to get @ffmpeg-installer/ffmpeg`, required: true });
   }
+  {
+    // ffprobe reads the talking-face videos' streams (face tracking, tasks 2 and 3); without it those tasks are skipped.
+    const probe = ffprobeBinary();
+    checks.push({ name: 'ffprobe', ok: Boolean(probe), required: false, detail: probe ?? 'not found: tasks 2 and 3 are skipped without it (npm ci installs @ffprobe-installer/ffprobe; or apt-get install ffmpeg, or set FFPROBE_PATH)' });
+  }
   const nbconvert = which('jupyter-nbconvert');
   checks.push({
     name: 'jupyter nbconvert', ok: Boolean(nbconvert), required: Boolean(opts.notebooks),
@@ -120,7 +125,13 @@ export function avTasksMissing(avCorpora: readonly string[], env: NodeJS.Process
   }
   const model = join(modelsRoot(env), 'face_landmarker.task');
   if (!existsSync(model)) return `no face model ${model} (run: npx emolab models fetch face-landmarker)`;
+  if (!ffprobeBinary()) return 'no ffprobe to read the videos (npm ci installs @ffprobe-installer/ffprobe; or apt-get install ffmpeg, or set FFPROBE_PATH)';
   return undefined;
+}
+
+/** The ffprobe that lib/media/ffmpeg resolved, if any (never throws). */
+function ffprobeBinary(): string | undefined {
+  try { return ffmpegBinaries().ffprobe; } catch { return undefined; }
 }
 
 /**
@@ -134,7 +145,7 @@ export async function jobChecks(jobs: readonly JobName[], opts: JobCheckOptions 
   const tag = (c: Check): Check => {
     const by: Record<string, JobName[]> = {
       node: want(...JOBS), node_modules: want(...JOBS), ffmpeg: want('start', 'notebooks', 'features', 'pretrain', 'finetune'),
-      'jupyter nbconvert': want('notebooks'), chromium: want('start', 'notebooks', 'finetune', 'report'),
+      ffprobe: want('start', 'notebooks'), 'jupyter nbconvert': want('notebooks'), chromium: want('start', 'notebooks', 'finetune', 'report'),
     };
     return { ...c, neededBy: by[c.name] ?? [] };
   };

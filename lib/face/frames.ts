@@ -108,7 +108,7 @@ export function videoInfoFromProbe(file: string, probe: ProbeJson): VideoInfo {
 export async function probeVideo(file: string): Promise<VideoInfo> {
   if (!existsSync(file)) fail(file, 'video file not found');
   const { ffprobe } = ffmpegBinaries();
-  if (!ffprobe) fail(file, 'ffprobe not found', 'install ffmpeg (it ships ffprobe) or set FFPROBE_PATH');
+  if (!ffprobe) fail(file, 'ffprobe not found', 'run npm ci (it installs @ffprobe-installer/ffprobe), install ffmpeg (it ships ffprobe) or set FFPROBE_PATH');
   const json = await new Promise<string>((resolve, reject) => {
     execFile(ffprobe, ['-v', 'error', '-show_streams', '-show_format', '-of', 'json', file], { maxBuffer: 16 << 20 }, (err, stdout, stderr) => {
       if (err) reject(new EmolabError('face', `ffprobe could not read the file: ${stderr.trim().split('\n').pop() || errorMessage(err)}`, { file, cause: err }));

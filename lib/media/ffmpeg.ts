@@ -1,6 +1,7 @@
 /**
  * Which ffmpeg/ffprobe binaries to use: `FFMPEG_PATH`/`FFPROBE_PATH` when set, else the system's on
- * PATH, else the static ffmpeg shipped by @ffmpeg-installer (so `npm ci` alone is enough to decode).
+ * PATH, else the static builds shipped by @ffmpeg-installer/ffmpeg and @ffprobe-installer/ffprobe (so
+ * `npm ci` alone is enough to decode audio and to probe and decode the talking-face videos).
  * fluent-ffmpeg is configured here once.
  */
 import { execFileSync } from 'node:child_process';
@@ -19,18 +20,29 @@ function onPath(bin: string): string | undefined {
   return undefined;
 }
 
+/** The static ffprobe of @ffprobe-installer/ffprobe, when its platform package is installed. */
+function bundledFfprobe(): string | undefined {
+  try {
+    const req = createRequire(join(repoRoot, 'package.json'));
+    const p = (req('@ffprobe-installer/ffprobe') as { path: string }).path;
+    return existsSync(p) ? p : undefined;
+  } catch {
+    return undefined; // no build for this platform: probing then needs a system ffprobe (named in the error)
+  }
+}
+
 let resolved: { ffmpeg: string; ffprobe?: string; source: string } | undefined;
 
 export function ffmpegBinaries(): { ffmpeg: string; ffprobe?: string; source: string } {
   if (resolved) return resolved;
   if (process.env.FFMPEG_PATH) {
-    resolved = { ffmpeg: process.env.FFMPEG_PATH, ffprobe: process.env.FFPROBE_PATH ?? onPath('ffprobe'), source: 'FFMPEG_PATH' };
+    resolved = { ffmpeg: process.env.FFMPEG_PATH, ffprobe: process.env.FFPROBE_PATH || onPath('ffprobe') || bundledFfprobe(), source: 'FFMPEG_PATH' };
   } else if (onPath('ffmpeg')) {
-    resolved = { ffmpeg: onPath('ffmpeg')!, ffprobe: onPath('ffprobe'), source: 'system' };
+    resolved = { ffmpeg: onPath('ffmpeg')!, ffprobe: process.env.FFPROBE_PATH || onPath('ffprobe') || bundledFfprobe(), source: 'system' };
   } else {
     const req = createRequire(join(repoRoot, 'package.json'));
     const installer = req('@ffmpeg-installer/ffmpeg') as { path: string };
-    resolved = { ffmpeg: installer.path, ffprobe: onPath('ffprobe'), source: '@ffmpeg-installer/ffmpeg' };
+    resolved = { ffmpeg: installer.path, ffprobe: process.env.FFPROBE_PATH || onPath('ffprobe') || bundledFfprobe(), source: '@ffmpeg-installer/ffmpeg' };
   }
   ffmpeg.setFfmpegPath(resolved.ffmpeg);
   if (resolved.ffprobe) ffmpeg.setFfprobePath(resolved.ffprobe);
