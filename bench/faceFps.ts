@@ -13,12 +13,12 @@ import { runsRoot, repoRoot } from '../lib/paths';
 import { compareLabelSets } from '../lib/pseudo/compareSets';
 import { ensureFaceLabelSets } from '../lib/pseudo/faceLabels';
 import { readLabelSet } from '../lib/pseudo/labelsets';
-import { loadCorpus } from '../lib/train/pretext';
+import { resolveCorpus } from '../lib/data/corpora';
 
 export async function run(argv: string[]): Promise<void> {
   const n = Number(argv[argv.indexOf('--clips') + 1]) || 60;
   const s = goncalves2022Settings('cpu');
-  const m = loadCorpus(avCorpusName(s));
+  const m = resolveCorpus(avCorpusName(s));
   const sorted = [...m.clips].sort((a, b) => a.id.localeCompare(b.id));
   const step = Math.max(1, Math.floor(sorted.length / n));
   const clips = sorted.filter((_, i) => i % step === 0).slice(0, n);

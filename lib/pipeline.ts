@@ -21,6 +21,7 @@ import { join } from 'node:path';
 import { audioFeatureSet } from './audio/featureSet';
 import { describeBackend, initBackend } from './backend';
 import { emodbManifest } from './data/emodb';
+import { resolveCorpus } from './data/corpora';
 import { errorMessage } from './errors';
 import {
   audioStoreDir, avAudioStoreDir, avCorpusName, checkMemory, faceLabelsDir, faceStoreDir, goncalves2022Settings, serExperimentSettings, type Goncalves2022Settings,
@@ -31,13 +32,12 @@ import { avTasksMissing } from './doctor';
 import { ensureFaceLabelSets, selectClips } from './pseudo/faceLabels';
 import { balanceShares, readLabelSet } from './pseudo/labelsets';
 import { reportSummary } from './report/cli';
-import { closeFigureExporter } from './report/export';
-import { formatDuration } from './report/progress';
+import { closeFigureExporter } from './show/export';
+import { formatDuration } from './show/progress';
 import { buildSerReports } from './report/ser';
 import { runInfo } from './runinfo';
-import { writeJsonAtomic } from './store/atomic';
+import { writeJsonAtomic } from './atomic';
 import { extractFeatures } from './store/featureStore';
-import { loadCorpus } from './train/pretext';
 import type { MemoryBackend } from './models/memory';
 
 const step = (n: number, what: string): void => console.log(`\n== ${n}. ${what}`);
@@ -80,7 +80,7 @@ export function describeSettings(s: Goncalves2022Settings): string {
 async function avTargets(s: Goncalves2022Settings): Promise<boolean> {
   const av = avTasksAvailable(s);
   if (!av.ok) { console.log(`tasks 2 and 3 skipped: ${av.why}`); return false; }
-  const manifest = loadCorpus(avCorpusName(s));
+  const manifest = resolveCorpus(avCorpusName(s));
   const clips = selectClips(manifest.clips, s.pretext.clipSelection);
   const seconds = clips.reduce((a, c) => a + (c.durationS ?? 0), 0);
   console.log(`${clips.length} of ${manifest.clips.length} audio-visual clips (${(seconds / 60).toFixed(1)} min, ${new Set(clips.map((c) => c.speaker)).size} speakers) from ${s.pretext.avCorpora.join(' + ')}`);

@@ -1,8 +1,8 @@
 /**
  * The one corpus argument of every command and notebook that reads a corpus, and the one function
  * that resolves it (`resolveCorpus`): the CLI's `--corpus`, `emolab pseudo`, `emolab pretrain`,
- * `emolab finetune --corpus/--train/--test`, lib/train's `loadCorpus` and lib/pseudo's
- * `corpusManifest` all come here.
+ * `emolab finetune --corpus/--train/--test`, pretraining (lib/train), the face-derived targets
+ * (lib/pseudo) and the notebooks all come here.
  *
  *   emodb | crema-d | ravdess | mead | av-speech-unlabeled (alias av) | grid | mead-dreamtalk
  *                     a corpus by name, in its folder under EMOLAB_DATA

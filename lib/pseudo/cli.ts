@@ -17,14 +17,14 @@
 import { join } from 'node:path';
 import { EmolabError } from '../errors';
 import { corpusFlag, flagFloat, flagInt, flagString, parseArgs, type ParsedArgs } from '../cli/args';
-import { CORPUS_CHOICES } from '../data/corpora';
+import { CORPUS_CHOICES, resolveCorpus } from '../data/corpora';
 import { assertWritable, resultsDir } from '../paths';
-import { writeJsonAtomic } from '../store/atomic';
+import { writeJsonAtomic } from '../atomic';
 import { readSafetensors } from '../store/safetensors';
 import { runInfo } from '../runinfo';
 import type { Clip, QuarantinedItem } from '../data/types';
 import { buildActivationLabelSet, buildAuLabelSet, buildClusterLabelSet, buildEnergyLabelSet, type BuiltLabelSet } from './build';
-import { corpusManifest, defaultLabelDir } from './corpora';
+import { defaultLabelDir } from './labelDir';
 import { auEvidenceFromTrack } from './face';
 import { saveKMeans } from './kmeans';
 import { balanceShares, labelSetFiles, writeLabelSet } from './labelsets';
@@ -81,7 +81,7 @@ function clipsOf(a: ParsedArgs, fallback: string): { clips: Clip[]; corpusName: 
   // Where the label set goes is checked before anything is computed (a read-only runs folder fails now, not after the work).
   const dir = outDir(a, corpus);
   assertWritable(dir, flagString(a, 'out') ? '--out' : flagString(a, 'features') ? '--features' : 'EMOLAB_RUNS/features');
-  const m = corpusManifest(corpus);
+  const m = resolveCorpus(corpus);
   const limit = flagNumber(a, 'pseudo', 'limit');
   return { clips: limit !== undefined ? m.clips.slice(0, limit) : m.clips, corpusName: m.corpus, quarantined: m.quarantine.length };
 }
@@ -178,7 +178,7 @@ export async function run(argv: string[]): Promise<number> {
     const dim = tensors[names[0]].shape[1];
     const byId = new Map<string, Clip>();
     const corpus = flagString(a, 'corpus');
-    if (corpus) for (const c of corpusManifest(corpus).clips) byId.set(c.id, c);
+    if (corpus) for (const c of resolveCorpus(corpus).clips) byId.set(c.id, c);
     const items = names.map((id) => {
       const t = tensors[id];
       if (t.dtype !== 'F32' || t.shape.length !== 2 || t.shape[1] !== dim) throw new EmolabError('pseudo', `tensor "${id}" must be F32 [frames, ${dim}], got ${t.dtype} [${t.shape}]`, { file });

@@ -26,4 +26,4 @@ export * from './kmeans';
 export * from './labelsets';
 export * from './build';
 export * from './sources';
-export * from './corpora';
+export * from './labelDir';

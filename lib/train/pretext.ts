@@ -28,7 +28,7 @@ import { kaldiFbank } from '../audio/kaldi';
 import { frameEnergyDb } from '../audio/energy';
 import { buildActivationLabelSet, buildAuLabelSet, buildEnergyLabelSet, type EnergySetOptions } from '../pseudo/build';
 import { clipTensors, labelSetFiles, readLabelSet, writeLabelSet, type LabelSetSummary } from '../pseudo/labelsets';
-import { defaultLabelDir } from '../pseudo/corpora';
+import { defaultLabelDir } from '../pseudo/labelDir';
 import { faceTracks, storedFaceFromTrack } from '../pseudo/sources';
 import { activationOnAudioGrid } from '../pseudo/activationSource';
 import { auEvidenceFromTrack } from '../pseudo/face';
@@ -40,8 +40,8 @@ export type { FeatureNormalization } from './batches';
 import { evaluate, train, type DevMonitor, type EpochRecord, type TrainOptions, type TrainResult } from './trainer';
 import { saveCheckpoint } from './checkpoint';
 import type { HeadMetrics } from './losses';
-import { progress } from '../report/progress';
-import { writeJsonAtomic } from '../store/atomic';
+import { progress } from '../show/progress';
+import { writeJsonAtomic } from '../atomic';
 import type { TensorMap, TypedArray } from '../store/safetensors';
 import { featureStoreExists, openFeatureStore, type FeatureStore } from '../store/featureStore';
 import { runInfo } from '../runinfo';
@@ -62,15 +62,6 @@ export function pretextHead(task: PretextTaskName, auClasses = 8): HeadSpec {
 
 // ---------------------------------------------------------------------------------------------
 // Corpus and features
-
-/**
- * A corpus argument (lib/data resolveCorpus: a name such as `emodb`, `av-speech-unlabeled`, `grid`,
- * several joined with "+", a folder with a labels.csv or with subfolders holding one, or a manifest
- * CSV). Emotion labels are not needed for pretraining.
- */
-export function loadCorpus(data: string): Manifest {
-  return resolveCorpus(data);
-}
 
 /** One clip's audio features on the 10 ms grid. */
 export interface ClipAudio {
@@ -387,7 +378,8 @@ async function pretrainUnlocked(o: PretrainSettings, rt: PretrainRuntime): Promi
   const tasks: PretextTaskName[] = o.task === 'all' ? [...PRETEXT_TASKS] : [o.task];
   const runDir = resolve(o.out);
   const seed = o.seed;
-  const manifest = loadCorpus(o.data);
+  // A corpus argument as lib/data resolveCorpus takes it; emotion labels are not needed for pretraining.
+  const manifest = resolveCorpus(o.data);
   const labelsDir = o.labelsDir ?? defaultLabelDir(o.data);
   const excluded = new Set(o.excludeSpeakers);
 
