@@ -133,7 +133,7 @@ export async function run(argv: string[]): Promise<number> {
     };
     const { clips, corpusName } = clipsOf(a, flagString(a, 'corpus', 'emodb')!);
     const features = flagString(a, 'features');
-    const { items, quarantine } = features ? energyCurvesFromStore(openFeatureStore(features), clips) : await energyCurves(clips);
+    const { items, quarantine } = await (features ? energyCurvesFromStore(openFeatureStore(features), clips) : energyCurves(clips));
     const set = buildEnergyLabelSet(items, opts, corpusName);
     set.summary.quarantine.unshift(...quarantine);
     save(a, corpusName, set);

@@ -1,40 +1,29 @@
 /**
- * Inputs of the labelers, read from media (the I/O edge of lib/pseudo): per-clip energy curves
- * from the audio (lib/audio: decodeAudio + frameEnergyDb, 25 ms windows every 10 ms) and face
+ * Inputs of the labelers, read from media or a feature store (the I/O edge of lib/pseudo): per-clip
+ * energy curves (lib/audio's one feature loader: frameEnergyDb, 25 ms windows every 10 ms) and face
  * tracks from the video (lib/face: trackFaces, MediaPipe Face Landmarker). A clip that cannot be
  * decoded is quarantined with the reason and the others go on.
  */
-import { decodeAudio } from '../audio/decode';
-import { frameEnergyDb } from '../audio/energy';
+import { clipAudioFeatures, loadClipFeatures, type LoadedAudioFeatures } from '../audio/clipFeatures';
 import type { Clip, QuarantinedItem } from '../data/types';
 import { errorMessage } from '../errors';
-import { progress } from '../report/progress';
+import { progress } from '../show/progress';
 import { createFaceLandmarker } from '../face/landmarker';
 import { trackFaces, usableMask, type FaceTrack } from '../face/track';
 import { facialActivation } from '../face/activation';
 import type { FeatureStore } from '../store/featureStore';
 
-/** Frame energies (dB re full scale, 10 ms hop) of one clip's audio. */
+type EnergyCurves = { items: { clip: Clip; energyDb: Float32Array }[]; quarantine: QuarantinedItem[] };
+const asCurve = (clip: Clip, f: LoadedAudioFeatures) => ({ clip, energyDb: f.energyDb! });
+
+/** Frame energies (dB re full scale, 10 ms hop) of one clip's audio (lib/audio clipAudioFeatures). */
 export async function energyCurve(clip: Clip): Promise<Float32Array> {
-  if (!clip.audioPath) throw new Error(`clip ${clip.id} has no audio`);
-  return frameEnergyDb(await decodeAudio(clip.audioPath));
+  return (await clipAudioFeatures(clip, { features: ['energy_db'], source: 'audio' })).energyDb!;
 }
 
-/** Energy curves of many clips, with a progress line; failures go to `quarantine`. */
-export async function energyCurves(clips: Clip[], opts: { quiet?: boolean } = {}): Promise<{ items: { clip: Clip; energyDb: Float32Array }[]; quarantine: QuarantinedItem[] }> {
-  const items: { clip: Clip; energyDb: Float32Array }[] = [];
-  const quarantine: QuarantinedItem[] = [];
-  const bar = progress('energy curves', clips.length, { unit: 'clips', quiet: opts.quiet });
-  for (const clip of clips) {
-    try {
-      items.push({ clip, energyDb: await energyCurve(clip) });
-    } catch (e) {
-      quarantine.push({ file: clip.audioPath ?? clip.id, stage: 'pseudo', reason: errorMessage(e) });
-    }
-    bar.tick();
-  }
-  bar.done();
-  return { items, quarantine };
+/** Energy curves of many clips' audio (lib/audio loadClipFeatures), with a progress line; failures go to `quarantine`. */
+export function energyCurves(clips: Clip[], opts: { quiet?: boolean } = {}): Promise<EnergyCurves> {
+  return loadClipFeatures(clips, { features: ['energy_db'], source: 'audio', stage: 'pseudo', label: 'energy curves', quiet: opts.quiet, accept: asCurve });
 }
 
 /** Face tracks of many clips' videos (one landmarker session reused), with progress; failures quarantined. */
@@ -76,17 +65,8 @@ export interface StoredFace {
 }
 
 /** Energy curves (`energy_db`) of clips from a feature store; clips without them are quarantined. */
-export function energyCurvesFromStore(store: FeatureStore, clips: Clip[]): { items: { clip: Clip; energyDb: Float32Array }[]; quarantine: QuarantinedItem[] } {
-  const items: { clip: Clip; energyDb: Float32Array }[] = [];
-  const quarantine: QuarantinedItem[] = [];
-  for (const clip of clips) {
-    try {
-      items.push({ clip, energyDb: store.get(clip.id, 'energy_db').data });
-    } catch (e) {
-      quarantine.push({ file: clip.audioPath ?? clip.id, stage: 'pseudo', reason: errorMessage(e) });
-    }
-  }
-  return { items, quarantine };
+export function energyCurvesFromStore(store: FeatureStore, clips: Clip[]): Promise<EnergyCurves> {
+  return loadClipFeatures(clips, { features: ['energy_db'], source: 'store', store, stage: 'pseudo', label: null, accept: asCurve });
 }
 
 /** Face features of clips from a feature store; clips without them are quarantined. */

@@ -23,9 +23,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { Clip, Manifest, QuarantinedItem, Split } from '../data/types';
 import { resolveCorpus } from '../data/corpora';
 import { speakerIndependentSplit, speakersOf } from '../data/splits';
-import { decodeAudio } from '../audio/decode';
-import { kaldiFbank } from '../audio/kaldi';
-import { frameEnergyDb } from '../audio/energy';
+import { clipFeatures, type ClipAudio } from '../audio/clipFeatures';
 import { buildActivationLabelSet, buildAuLabelSet, buildEnergyLabelSet, type EnergySetOptions } from '../pseudo/build';
 import { clipTensors, labelSetFiles, readLabelSet, writeLabelSet, type LabelSetSummary } from '../pseudo/labelsets';
 import { defaultLabelDir } from '../pseudo/labelDir';
@@ -58,58 +56,6 @@ export const PRETEXT_TASKS: readonly PretextTaskName[] = ['energy', 'activation'
 export function pretextHead(task: PretextTaskName, auClasses = 8): HeadSpec {
   if (task === 'au') return { kind: 'utterance', name: 'au', classes: auClasses, pooling: 'mean' };
   return { kind: 'segment', name: task };
-}
-
-// ---------------------------------------------------------------------------------------------
-// Corpus and features
-
-/** One clip's audio features on the 10 ms grid. */
-export interface ClipAudio {
-  clip: Clip;
-  /** Kaldi log-mel filterbank, [frames, 80] row-major. */
-  fbank: Float32Array;
-  frames: number;
-  /** Frame energy (dB), same frames. */
-  energyDb: Float32Array;
-}
-
-/**
- * Each clip's 80-bin Kaldi fbank (25 ms / 10 ms) and frame energies: read from a feature store
- * (lib/store, features `fbank` and `energy_db` of lib/audio's set) when one is given and has the
- * clip, else computed with the same lib/audio functions (decode + kaldiFbank + frameEnergyDb; ~100
- * clips/s here, so small corpora need no store). Clips that fail are quarantined with the reason.
- */
-export async function clipFeatures(clips: Clip[], opts: { quiet?: boolean; store?: FeatureStore } = {}): Promise<{ items: ClipAudio[]; quarantine: QuarantinedItem[] }> {
-  const items: ClipAudio[] = [];
-  const quarantine: QuarantinedItem[] = [];
-  const bar = progress('fbank', clips.length, { unit: 'clips', quiet: opts.quiet });
-  for (const clip of clips) {
-    const file = clip.audioPath ?? clip.videoPath;
-    try {
-      let fb: { data: Float32Array; frames: number };
-      let energy: Float32Array;
-      if (opts.store?.has(clip.id, 'fbank') && opts.store.has(clip.id, 'energy_db')) {
-        fb = opts.store.get(clip.id, 'fbank');
-        energy = opts.store.get(clip.id, 'energy_db').data;
-      } else {
-        if (!file) throw new Error('clip has no audio or video path');
-        const signal = await decodeAudio(file);
-        fb = kaldiFbank(signal, { numMelBins: 80, inputScale: 32768 });
-        energy = frameEnergyDb(signal);
-      }
-      const frames = Math.min(fb.frames, energy.length);
-      if (frames < 20) throw new Error(`only ${frames} frames (< 0.2 s of audio)`);
-      let finite = true;
-      for (let i = 0; i < frames * 80 && finite; i++) finite = Number.isFinite(fb.data[i]);
-      if (!finite) throw new Error('features contain NaN or Inf');
-      items.push({ clip, fbank: fb.data.subarray(0, frames * 80), frames, energyDb: energy.subarray(0, frames) });
-    } catch (e) {
-      quarantine.push({ file: file ?? clip.id, stage: 'train', reason: errorMessage(e) });
-    }
-    bar.tick(1);
-  }
-  bar.done();
-  return { items, quarantine };
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -13,7 +13,7 @@ import { folderManifest } from '../../lib/data/folder';
 import type { Clip, Manifest } from '../../lib/data/types';
 import { audioFeatureSet } from '../../lib/audio/featureSet';
 import { extractFeatures, openFeatureStore, type FeatureSet } from '../../lib/store/featureStore';
-import { clipFeatures } from '../../lib/train/pretext';
+import { clipFeatures } from '../../lib/audio/clipFeatures';
 import { modelsRoot } from '../../lib/paths';
 import { encodeWav } from '../audio/shared';
 import { ffmpeg, hostileTmp, removeTmp, speechLike } from './shared';

@@ -24,7 +24,7 @@ test('energy targets from the feature store, saved beside it', async () => {
     };
     await extractFeatures({ manifest, dir, set, workers: 1, quiet: true });
     const store = openFeatureStore(dir);
-    const { items, quarantine } = energyCurvesFromStore(store, [...clips, { id: 'missing', corpus: 'toy', speaker: 'S' }]);
+    const { items, quarantine } = await energyCurvesFromStore(store, [...clips, { id: 'missing', corpus: 'toy', speaker: 'S' }]);
     assert.equal(items.length, 2);
     assert.equal(quarantine.length, 1);
     const built = buildEnergyLabelSet(items, { segmentation: { mode: 'fixed', lengthFrames: 100, hopFrames: 100 } });
