@@ -11,6 +11,7 @@ import { repoRoot } from './paths';
 import { profileName } from './profile';
 import { backendReport } from './backend';
 import type { KernelReport } from './accel';
+import { trainingWorkers, type WorkerCount } from './accel/workers';
 
 const req = createRequire(join(repoRoot, 'package.json'));
 
@@ -43,6 +44,8 @@ export interface RunInfo {
   backend?: string;
   /** wasm: the active kernel set (native OpenBLAS matMul or pure wasm), what it replaced and the BLAS threads. */
   kernels?: KernelReport;
+  /** Data-parallel replicas one training run uses here (EMOLAB_WORKERS or one per free core; lib/accel/workers). */
+  workers?: WorkerCount;
 }
 
 export const TRACKED_PACKAGES = [
@@ -73,5 +76,6 @@ export function runInfo(): RunInfo {
     profile: profileName(),
     backend: b ? `${b.name}${b.adapter ? ` (${b.adapter})` : ''}` : undefined,
     kernels: b?.kernels,
+    workers: trainingWorkers(),
   };
 }

@@ -1,4 +1,5 @@
 import { describeBackend, initBackend, parseBackendRequest } from '../backend';
+import { describeWorkers } from '../accel/workers';
 import { EmolabError } from '../errors';
 import { parseArgs } from './args';
 
@@ -27,6 +28,6 @@ export async function run(argv: string[]): Promise<number> {
     throw new EmolabError('cli', `emolab backend: the backend argument must be one of ${BACKENDS.join(', ')}, got "${arg}"`, near ? { hint: `did you mean: emolab backend ${near}` } : {});
   }
   const report = await initBackend(parseBackendRequest(arg ?? process.env.EMOLAB_BACKEND));
-  console.log(describeBackend(report));
+  console.log(`${describeBackend(report)}  ${describeWorkers()}`);
   return 0;
 }

@@ -12,7 +12,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { repoRoot } from '../paths';
-import { progress } from '../report/progress';
+import { progress } from '../show/progress';
 import type { JobReply, JobRequest } from './jobWorker';
 
 export interface PoolJob {
@@ -50,8 +50,13 @@ const WORKER = join(repoRoot, 'lib', 'finetune', 'jobWorker.ts');
 
 interface Slot { child: ChildProcess; stderr: string; busy?: { job: PoolJob; t0: number; resolve: (o: PoolOutcome) => void } }
 
-function spawnWorker(env: NodeJS.ProcessEnv): Slot {
-  const child = fork(WORKER, [], { execArgv: ['--import', 'tsx'], cwd: repoRoot, env: { ...env, EMOLAB_WORKER: '1' }, stdio: ['ignore', 'ignore', 'pipe', 'ipc'], serialization: 'advanced' });
+/**
+ * `processes`: how many job processes share the machine; each job's trainer then uses
+ * max(1, floor(cores / processes)) data-parallel worker threads unless EMOLAB_WORKERS says otherwise
+ * (lib/accel/workers).
+ */
+function spawnWorker(env: NodeJS.ProcessEnv, processes: number): Slot {
+  const child = fork(WORKER, [], { execArgv: ['--import', 'tsx'], cwd: repoRoot, env: { ...env, EMOLAB_WORKER: '1', EMOLAB_POOL_PROCESSES: String(processes) }, stdio: ['ignore', 'ignore', 'pipe', 'ipc'], serialization: 'advanced' });
   const slot: Slot = { child, stderr: '' };
   child.stderr?.on('data', (d: Buffer) => { slot.stderr = (slot.stderr + d.toString()).slice(-4000); });
   return slot;
@@ -127,7 +132,7 @@ export async function runJobPool(jobs: PoolJob[], o: PoolOptions): Promise<PoolO
           continue;
         }
         if (!slot || slot.child.exitCode !== null || slot.child.signalCode !== null) {
-          slot = spawnWorker(env);
+          slot = spawnWorker(env, n);
           attach(slot);
           slots.push(slot);
         }

@@ -22,7 +22,9 @@ import { makeBatch, planBatches, validateExample, type Example } from './batches
 import { loadParams, readCheckpoint, saveCheckpoint } from './checkpoint';
 import { batchLoss, countPredictions, emptyCounts, finishCounts, headLoss, headTargets, type HeadCounts, type HeadMetrics } from './losses';
 import { learningRate, type DecayKind } from './schedule';
-import { progress } from '../report/progress';
+import { DataParallel } from './dataParallel';
+import { trainingWorkers } from '../accel/workers';
+import { progress } from '../show/progress';
 import { EmolabError } from '../errors';
 
 export interface TrainOptions {
@@ -55,6 +57,11 @@ export interface TrainOptions {
   checkpointEverySteps?: number;
   /** Continue from checkpointDir/last.safetensors when it exists (default true). */
   resume?: boolean;
+  /**
+   * Replicas that compute each step's gradients (lib/train/dataParallel; main thread included).
+   * Default: EMOLAB_WORKERS, else one per free core (lib/accel/workers). 1 = no worker threads.
+   */
+  workers?: number;
   /** Stop (as if killed) after this many steps in total, after writing a checkpoint. For tests. */
   stopAfterSteps?: number;
   /** Load the best dev weights into the model at the end (default true when there is dev data). */
@@ -111,6 +118,8 @@ export interface TrainResult {
   wallS: number;
   /** Mean seconds per training step in this process. */
   stepS: number;
+  /** Replicas that computed the gradients (1: the main thread alone; lib/train/dataParallel). */
+  workers: number;
 }
 
 export interface EvalResult {
@@ -190,8 +199,22 @@ export function trainingFingerprint(model: SpeechModel, data: { train: Example[]
   return h1.toString(16).padStart(8, '0') + h2.toString(16).padStart(8, '0');
 }
 
-/** Train `model` on `data.train`, checking `data.dev` after every epoch. */
+/**
+ * Train `model` on `data.train`, checking `data.dev` after every epoch. With more than one worker
+ * (TrainOptions.workers, EMOLAB_WORKERS) each step's gradients come from lib/train/dataParallel.
+ */
 export async function train(model: SpeechModel, data: { train: Example[]; dev?: Example[] }, o: TrainOptions): Promise<TrainResult> {
+  const workers = o.workers ?? trainingWorkers().workers;
+  if (!(Number.isInteger(workers) && workers >= 1)) throw new EmolabError('train', `workers must be an integer >= 1, got ${workers}`);
+  const held: { parallel?: DataParallel } = {};
+  try {
+    return await trainOn(model, data, o, workers, held);
+  } finally {
+    await held.parallel?.release();
+  }
+}
+
+async function trainOn(model: SpeechModel, data: { train: Example[]; dev?: Example[] }, o: TrainOptions, workers: number, held: { parallel?: DataParallel }): Promise<TrainResult> {
   const t0 = Date.now();
   if (data.train.length === 0) throw new EmolabError('train', 'no training examples');
   data.train.forEach(validateExample);
@@ -231,6 +254,9 @@ export async function train(model: SpeechModel, data: { train: Example[]; dev?: 
     if (bestFile && existsSync(bestFile)) bestWeights = Object.fromEntries(Object.entries(readCheckpoint(bestFile).params).map(([k, v]) => [k, v.data]));
   }
   const resumedFromStep = st.step;
+  // After the checkpoint load: the replicas start from the weights this run continues from.
+  const parallel = workers > 1 ? (held.parallel = await DataParallel.start(model, workers)) : undefined;
+  const replicas = parallel?.replicas ?? 1;
   const save = () => {
     // Wall times stay out of checkpoints, so the same run writes byte-identical files every time.
     const state: TrainerState = { ...st, history: st.history.map((h) => ({ ...h, wallS: 0 })) };
@@ -244,7 +270,7 @@ export async function train(model: SpeechModel, data: { train: Example[]; dev?: 
   const interrupted = (): TrainResult => {
     bar.done('interrupted');
     optimizer.dispose();
-    return { history: st.history, best: st.best, steps: st.step, totalSteps, stoppedEarly: false, interrupted: true, resumedFromStep, wallS: (Date.now() - t0) / 1000, stepS: stepTime / Math.max(1, stepsHere) };
+    return { history: st.history, best: st.best, steps: st.step, totalSteps, stoppedEarly: false, interrupted: true, resumedFromStep, wallS: (Date.now() - t0) / 1000, stepS: stepTime / Math.max(1, stepsHere), workers: replicas };
   };
   while (!st.finished && st.epoch < o.epochs) {
     const plan = planFor(st.epoch);
@@ -253,27 +279,42 @@ export async function train(model: SpeechModel, data: { train: Example[]; dev?: 
       const batch = makeBatch(plan[bi].map((i) => data.train[i]));
       lr = learningRate(st.step, sched);
       const stepSeed = deriveSeed(o.seed, st.step, 0x57e9);
-      const kept: Record<string, tf.Scalar> = {};
-      const { value, grads } = tf.variableGrads(() => {
-        const { encoded, outputs } = forward(model, batch.x, batch.lengths, { segments: batch.segments }, { training: true, seed: stepSeed });
-        const { total, perHead } = batchLoss(model, batch, outputs, encoded.lengths, encoded.hidden.shape[1], o.headWeights);
-        for (const [h, l] of Object.entries(perHead)) kept[h] = tf.keep(l);
-        return total;
-      }, varList);
-      const named: Record<string, tf.Tensor> = {};
-      for (const [vn, g] of Object.entries(grads)) named[varNames.get(vn)!] = g;
-      const clipped = clipByGlobalNorm(named, o.clipNorm ?? 1);
-      optimizer.apply(clipped.grads, lr);
-      const loss = value.dataSync()[0];
+      let loss: number;
+      const headLosses: Record<string, number> = {};
+      if (!parallel) {
+        const kept: Record<string, tf.Scalar> = {};
+        const { value, grads } = tf.variableGrads(() => {
+          const { encoded, outputs } = forward(model, batch.x, batch.lengths, { segments: batch.segments }, { training: true, seed: stepSeed });
+          const { total, perHead } = batchLoss(model, batch, outputs, encoded.lengths, encoded.hidden.shape[1], o.headWeights);
+          for (const [h, l] of Object.entries(perHead)) kept[h] = tf.keep(l);
+          return total;
+        }, varList);
+        const named: Record<string, tf.Tensor> = {};
+        for (const [vn, g] of Object.entries(grads)) named[varNames.get(vn)!] = g;
+        const clipped = clipByGlobalNorm(named, o.clipNorm ?? 1);
+        optimizer.apply(clipped.grads, lr);
+        loss = value.dataSync()[0];
+        for (const [h, l] of Object.entries(kept)) headLosses[h] = l.dataSync()[0];
+        tf.dispose([value, batch.x, ...Object.values(grads), ...Object.values(clipped.grads), ...Object.values(kept)]);
+      } else {
+        batch.x.dispose();
+        const r = await parallel.step(batch.examples, stepSeed, o.headWeights);
+        const named: Record<string, tf.Tensor> = {};
+        for (const [vn, g] of Object.entries(r.grads)) named[varNames.get(vn)!] = g;
+        const clipped = clipByGlobalNorm(named, o.clipNorm ?? 1);
+        optimizer.apply(clipped.grads, lr);
+        loss = r.value;
+        Object.assign(headLosses, r.perHead);
+        tf.dispose([...Object.values(r.grads), ...Object.values(clipped.grads)]);
+      }
       if (!Number.isFinite(loss)) throw new EmolabError('train', `loss became ${loss} at step ${st.step} (lr ${lr.toExponential(2)})`, { hint: 'lower --lr or check the features for NaN/Inf' });
       st.lossSum += loss;
       st.lossN += 1;
-      for (const [h, l] of Object.entries(kept)) {
+      for (const [h, l] of Object.entries(headLosses)) {
         const s = (st.headSums[h] ??= [0, 0]);
-        s[0] += l.dataSync()[0];
+        s[0] += l;
         s[1] += 1;
       }
-      tf.dispose([value, batch.x, ...Object.values(grads), ...Object.values(clipped.grads), ...Object.values(kept)]);
       st.step += 1;
       st.batchInEpoch = bi + 1;
       stepTime += (Date.now() - ts) / 1000;
@@ -327,5 +368,5 @@ export async function train(model: SpeechModel, data: { train: Example[]; dev?: 
   if ((o.restoreBest ?? true) && bestWeights) restore(model, bestWeights);
   optimizer.dispose();
   stoppedEarly = stoppedEarly || (o.patience ? st.badEpochs >= o.patience && st.history.length < o.epochs : false);
-  return { history: st.history, best: st.best, steps: st.step, totalSteps, stoppedEarly, interrupted: false, resumedFromStep, wallS: (Date.now() - t0) / 1000, stepS: stepTime / Math.max(1, stepsHere) };
+  return { history: st.history, best: st.best, steps: st.step, totalSteps, stoppedEarly, interrupted: false, resumedFromStep, wallS: (Date.now() - t0) / 1000, stepS: stepTime / Math.max(1, stepsHere), workers: replicas };
 }
