@@ -9,7 +9,7 @@ import { splitClips } from '../data/splits';
 import { EmolabError } from '../errors';
 import { normalizeSignal } from '../models/hubert';
 import { Rng } from '../models/random';
-import { progress } from '../report/progress';
+import { progress } from '../show/progress';
 import type { AlignClip, HfleaData } from './hflea';
 
 /** The four classes of HFLEA's IEMOCAP protocol, as available in EmoDB and CREMA-D. */

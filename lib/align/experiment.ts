@@ -14,10 +14,10 @@ import { aggregateArms, type ArmAggregate, type EvaluatedFold } from '../eval/ag
 import { initHubert, loadHubert, type HubertModel } from '../models/hubert';
 import { hubertTinyConfig } from '../models/hubertConfig';
 import { resultsDir, runsRoot } from '../paths';
-import { writeJsonAtomic } from '../store/atomic';
+import { writeJsonAtomic } from '../atomic';
 import { hfleaRecordsRoot, type HfleaFoldRecord } from '../report/explorer';
 import { rowsToCsv, rowsToMarkdown, tableRows, type SerTableRow } from '../report/ser';
-import { writeFileAtomic } from '../store/atomic';
+import { writeFileAtomic } from '../atomic';
 import { loadAlignData, FOUR_CLASSES } from './data';
 import { disposeHfleaModels, runHflea, type HfleaConfig, type HfleaData, type HfleaResult } from './hflea';
 

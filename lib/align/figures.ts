@@ -5,7 +5,7 @@
  */
 import { kaldiFbank } from '../audio/kaldi';
 import { confusionMatrix } from '../eval/metrics';
-import { ARM_COLORS, categoricalColorscale, confusionFigure, embeddingPanelsFigure, EMOTION_COLORS, showFigure, type ShownFigure } from '../report/figures';
+import { ARM_COLORS, categoricalColorscale, confusionFigure, embeddingPanelsFigure, EMOTION_COLORS, showFigure, type ShownFigure } from '../show/figures';
 import type { AlignClip, HfleaResult, SerEvaluation } from './hflea';
 
 /** Centre time (s) of HuBERT frame t: receptive field [320 t, 320 t + 400) samples at 16 kHz. */

@@ -31,7 +31,7 @@ import { applyDense, attentionPool, maskedMeanPool, type Params } from '../model
 import { deriveSeed, Rng } from '../models/random';
 import { hubertForward, type HubertModel } from '../models/hubert';
 import { hubertFrameCount, hubertHop, type HubertConfig } from '../models/hubertConfig';
-import { progress } from '../report/progress';
+import { progress } from '../show/progress';
 import { EmolabError } from '../errors';
 import { HUBERT_BASE_MASK, spanMask, type SpanMaskOptions } from './masking';
 import { createMaskedPredictionHead, maskedPredictionLogits, maskedPredictionLoss, type MaskedPredictionHead } from './pretrain';

@@ -25,8 +25,8 @@ import { hubertForward, paramsToArrays, type HubertModel } from '../models/huber
 import type { Params } from '../models/layers';
 import { deriveSeed, Rng } from '../models/random';
 import { assignClusters, kmeansFit } from '../pseudo/kmeans';
-import { progress } from '../report/progress';
-import { writeJsonAtomic } from '../store/atomic';
+import { progress } from '../show/progress';
+import { writeJsonAtomic } from '../atomic';
 import { readSafetensors, writeSafetensors } from '../store/safetensors';
 import { AdamW, clipByGlobalNorm } from '../train/adamw';
 import { learningRate } from '../train/schedule';

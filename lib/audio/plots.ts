@@ -2,7 +2,7 @@
  * Plotly figure specs for the audio front-end (shown and saved with lib/report/figures showFigure):
  * one clip's waveform, log-mel spectrogram, energy and F0 on a shared time axis, and per-group distributions.
  */
-import { CLUSTER_PALETTE, HIGH_LOW_COLORS, withAlpha, type Figure } from '../report/figures';
+import { CLUSTER_PALETTE, HIGH_LOW_COLORS, withAlpha, type Figure } from '../show/figures';
 import { inverseMelScale, melBanks, melScale } from './kaldi';
 import type { FeatureMatrix } from './matrix';
 

@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { progress } from '../report/progress';
+import { progress } from '../show/progress';
 
 export interface ChecksumList {
   /** Where the reference copy came from. */

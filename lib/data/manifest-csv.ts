@@ -5,7 +5,7 @@
  */
 import { existsSync } from 'node:fs';
 import { EmolabError, errorMessage } from '../errors';
-import { writeFileAtomic } from '../store/atomic';
+import { writeFileAtomic } from '../atomic';
 import { formatCsv, readCsvRecords, type CsvRecord } from './csv';
 import { normalizeEmotion } from './emotions';
 import type { Clip, Emotion, Manifest, PerceivedLabels, QuarantinedItem } from './types';

@@ -2,7 +2,7 @@
  * Plotly figure specs for corpus exploration (shown and saved with lib/report/figures showFigure):
  * class balance, duration histograms, intended-vs-perceived agreement, and a split per speaker.
  */
-import type { Figure } from '../report/figures';
+import type { Figure } from '../show/figures';
 import { type AgreementMatrix, emotionCounts, emotionsIn, splitSpeakerTable } from './summaries';
 import type { Clip, Emotion, Split } from './types';
 

@@ -3,7 +3,7 @@
  * them, blendshape / AU traces over time, and activation beside the audio energy. Pure builders;
  * show them with lib/report/figures `showFigure`.
  */
-import type { Figure } from '../report/figures';
+import type { Figure } from '../show/figures';
 import { LOWER_FACE, RIGID_ANCHORS, UPPER_FACE } from './activation';
 import { N_LANDMARKS } from './landmarker';
 

@@ -7,7 +7,7 @@
  * (NaN values, face_found = 0) so nothing downstream mistakes a guess for a measurement.
  */
 import { EmolabError } from '../errors';
-import { progress } from '../report/progress';
+import { progress } from '../show/progress';
 import { decodeFrames, probeVideo, type DecodeOptions, type VideoInfo } from './frames';
 import { createFaceLandmarker, N_BLENDSHAPES, N_LANDMARKS, type FaceLandmarkerSession, type LandmarkerOptions } from './landmarker';
 

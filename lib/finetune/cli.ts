@@ -16,7 +16,7 @@ import type { EncoderPreset } from '../models/encoder';
 import type { MemoryBackend } from '../models/memory';
 import { assertWritable, experimentOutputs, runsRoot } from '../paths';
 import type { FeatureNormalization } from '../train/batches';
-import { closeFigureExporter } from '../report/export';
+import { closeFigureExporter } from '../show/export';
 import { buildSerReports } from '../report/ser';
 import { reportSummary } from '../report/cli';
 import { runSerExperiment, tableFailures } from './experiment';

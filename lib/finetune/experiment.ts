@@ -27,7 +27,7 @@ import type { EncoderConfig } from '../models/encoder';
 import { runInfo } from '../runinfo';
 import { assertWritable } from '../paths';
 import { withLock } from '../store/lock';
-import { writeJsonAtomic } from '../store/atomic';
+import { writeJsonAtomic } from '../atomic';
 import { extractFeatures, openFeatureStore, type FeatureStore } from '../store/featureStore';
 import { audioFeatureSet } from '../audio/featureSet';
 import { emodbManifest } from '../data/emodb';

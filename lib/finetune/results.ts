@@ -14,7 +14,7 @@ import { EmolabError, errorMessage } from '../errors';
 import type { ClassificationMetrics } from '../eval/metrics';
 import type { EvaluatedFold } from '../eval/aggregate';
 import { runsRoot } from '../paths';
-import { writeJsonAtomic } from '../store/atomic';
+import { writeJsonAtomic } from '../atomic';
 
 export const FOLD_RESULT_SCHEMA = 'emolab.ser-fold.v1';
 

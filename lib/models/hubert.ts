@@ -25,7 +25,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { EmolabError } from '../errors';
 import { readSafetensors, writeSafetensors } from '../store/safetensors';
-import { writeJsonAtomic } from '../store/atomic';
+import { writeJsonAtomic } from '../atomic';
 import { HubertConfig, hubertConfigJson, hubertFrameCount, loadHubertConfig } from './hubertConfig';
 import { conv1d, dense, dropout, gelu, layerNorm, lengthMask, multiHeadAttention } from './layers';
 import { deriveSeed, Rng } from './random';

@@ -11,5 +11,5 @@ export * from './random';
 export * from './layers';
 export * from './encoder';
 export * from './heads';
-export * from './pca';
+export * from '../show/pca';
 export * from './memory';

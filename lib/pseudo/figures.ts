@@ -3,7 +3,7 @@
  * a frame curve with its labelled segments, an AU-prototype timeline, a confusion-matrix heatmap
  * and class-balance bars. Pure: they return `{ data, layout }`.
  */
-import { HIGH_LOW_COLORS, withAlpha, type Figure } from '../report/figures';
+import { HIGH_LOW_COLORS, withAlpha, type Figure } from '../show/figures';
 import type { ConfusionMatrix } from '../eval/metrics';
 import { AU_EMOTIONS, AU_LABELS } from './emfacs';
 import type { Segment } from './segments';

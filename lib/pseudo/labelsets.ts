@@ -20,7 +20,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { EmolabError } from '../errors';
 import type { QuarantinedItem } from '../data/types';
-import { writeJsonAtomic } from '../store/atomic';
+import { writeJsonAtomic } from '../atomic';
 import { readSafetensors, writeSafetensors, type TensorInput, type TensorMap } from '../store/safetensors';
 import { sha256File } from '../verify/hashes';
 

@@ -3,7 +3,7 @@
  * inline (16-bit PCM WAV, base64 data URI), so it plays in Jupyter, in the committed notebook and
  * offline. Kept short: at most `maxSeconds` (default 4 s) per clip, 16 kHz mono ≈ 170 kB of base64.
  */
-import { notebookDisplay } from './figures';
+import { notebookDisplay } from '../show/figures';
 
 /** 16-bit PCM mono WAV bytes of a [-1, 1] signal (peak-normalised when it exceeds 1, e.g. unit-variance input). */
 export function wavBytes(signal: Float32Array, sampleRate = 16000): Uint8Array {

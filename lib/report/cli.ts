@@ -4,7 +4,7 @@
  * ($EMOLAB_RUNS/ser/<experiment>/tables and .../figures; lib/paths experimentOutputs), or --out DIR.
  */
 import { flagString, parseArgs } from '../cli/args';
-import { closeFigureExporter } from './export';
+import { closeFigureExporter } from '../show/export';
 import { requireSerReports, type SerReport } from './ser';
 import { exportReference, referenceRoot } from './reference';
 import { readFailures, tableFailures } from '../finetune/experiment';

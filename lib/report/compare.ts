@@ -11,7 +11,7 @@ import { EmolabError, errorMessage } from '../errors';
 import type { FoldResult } from '../finetune/results';
 import { runsRoot } from '../paths';
 import { PAPER_CLAIMS, type SerReport } from './ser';
-import { ARM_COLORS, type Figure } from './figures';
+import { ARM_COLORS, type Figure } from '../show/figures';
 
 export interface PretrainSummary {
   run: string;

@@ -27,9 +27,9 @@ import { join, relative } from 'node:path';
 import { REFERENCE_ARMS } from '../eval/aggregate';
 import { ARM_LABELS, listFoldResults, type FoldResult } from '../finetune/results';
 import { repoRoot, resultsDir, runsRoot } from '../paths';
-import { writeFileAtomic } from '../store/atomic';
+import { writeFileAtomic } from '../atomic';
 import { pretrainSummaries } from './compare';
-import { ARM_COLORS } from './figures';
+import { ARM_COLORS } from '../show/figures';
 import { buildSerReports, evaluatedFromResult, PAPER_CLAIMS, REFERENCE_LABELS } from './ser';
 
 /** Li et al.'s claim, from their abstract (the per-row table is not transcribed). */

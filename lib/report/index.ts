@@ -4,9 +4,9 @@
  * (`export`), the SER result tables and figures against the paper (`ser`), tables rendered in
  * notebooks with danfojs (`tables`), and headless notebook execution (`notebooks`).
  */
-export * from './progress';
-export * from './figures';
-export * from './export';
+export * from '../show/progress';
+export * from '../show/figures';
+export * from '../show/export';
 export * from './ser';
 export * from './tables';
 export * from './compare';

@@ -30,8 +30,8 @@ import { METRIC_NAMES, normalizeRows, type MetricName } from '../eval/metrics';
 import { EmolabError } from '../errors';
 import { ARM_LABELS, ARMS, listFoldResults, serRoot, type FoldResult } from '../finetune/results';
 import { experimentOutputs } from '../paths';
-import { writeFileAtomic } from '../store/atomic';
-import { showFigure as showFigureIn, type ShownFigure } from './figures';
+import { writeFileAtomic } from '../atomic';
+import { showFigure as showFigureIn, type ShownFigure } from '../show/figures';
 
 /** What the paper reports, verbatim from its abstract; per-row values are in its Table and not transcribed here. */
 export const PAPER_CLAIMS = {

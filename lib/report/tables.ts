@@ -4,7 +4,7 @@
  * notebook and as text elsewhere. No danfojs import here (the CLI runs as ESM, where danfojs-node's
  * CommonJS dependencies do not load): notebooks build their DataFrames and pass the rows.
  */
-import { notebookDisplay } from './figures';
+import { notebookDisplay } from '../show/figures';
 import { METRIC_NAMES } from '../eval/metrics';
 import type { SerTableRow } from './ser';
 

@@ -5,7 +5,7 @@
  * features share; with `part` (`--shard i/n`) one process computes a duration-balanced share of a corpus,
  * and `mergeFeatureStores` (`emolab store merge`) joins the shares byte-identically to a single run.
  */
-export * from './atomic';
+export * from '../atomic';
 export * from './safetensors';
 export * from './lock';
 export * from './partition';

@@ -17,8 +17,8 @@
 import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { EmolabError, errorMessage } from '../errors';
-import { progress } from '../report/progress';
-import { writeFileAtomic, writeJsonAtomic } from './atomic';
+import { progress } from '../show/progress';
+import { writeFileAtomic, writeJsonAtomic } from '../atomic';
 import {
   buildIndex, checkStoreFor, existingShard, readIndexIfAny, readPartIntent, settingsFingerprint, tensorName,
   type FeatureStoreIndex, type QuarantinedClip, type ShardJob, type ShardResult,

@@ -11,7 +11,7 @@
  */
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import { inNotebook, inlineFigureHtml, showFigure, type Figure, type ShownFigure } from '../report/figures';
+import { inNotebook, inlineFigureHtml, showFigure, type Figure, type ShownFigure } from '../show/figures';
 import { repoRoot } from '../paths';
 import type { EpochRecord } from './trainer';
 

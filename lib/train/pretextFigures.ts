@@ -3,8 +3,8 @@
  * labelled segments, held-out accuracy next to the majority-class rate, and a 2-D PCA projection
  * of utterance embeddings coloured by a label. Pure: each returns plotly figure specs or rows.
  */
-import { HIGH_LOW_COLORS, withAlpha, type Figure } from '../report/figures';
-import { pca } from '../models/pca';
+import { HIGH_LOW_COLORS, withAlpha, type Figure } from '../show/figures';
+import { pca } from '../show/pca';
 import type { HeadMetrics } from './losses';
 import type { LabelledSegment } from './batches';
 

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { parseArgs } from '../../lib/cli/args';
-import { progressLine, formatDuration } from '../../lib/report/progress';
+import { progressLine, formatDuration } from '../../lib/show/progress';
 import { firstFailure } from '../../lib/report/notebooks';
 import { datasetDir } from '../../lib/paths';
 import { parseProfile, profileName } from '../../lib/profile';

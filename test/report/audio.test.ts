@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { audioPlayerHtml, wavBytes } from '../../lib/report/audio';
-import { confusionFigure, categoricalColorscale } from '../../lib/report/figures';
+import { confusionFigure, categoricalColorscale } from '../../lib/show/figures';
 
 test('wavBytes: a 16-bit PCM mono WAV header and samples; peak-normalised above 1', () => {
   const b = Buffer.from(wavBytes(new Float32Array([0, 0.5, -1]), 16000));

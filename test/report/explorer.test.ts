@@ -13,7 +13,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromiumPath, CHROMIUM_FLAGS } from '../../lib/report/export';
+import { chromiumPath, CHROMIUM_FLAGS } from '../../lib/show/export';
 import { explorerData, explorerHtml, markdownToHtml, writeExplorer, type HfleaFoldRecord } from '../../lib/report/explorer';
 import { referenceRoot } from '../../lib/report/reference';
 import { buildSerReports, evaluatedFromResult } from '../../lib/report/ser';

@@ -3,8 +3,8 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { showFigure } from '../../lib/report/figures';
-import { chromiumPath, closeFigureExporter, exportWanted, resetFigureExporter } from '../../lib/report/export';
+import { showFigure } from '../../lib/show/figures';
+import { chromiumPath, closeFigureExporter, exportWanted, resetFigureExporter } from '../../lib/show/export';
 
 const dir = mkdtempSync(join(tmpdir(), 'emolab-fig-'));
 const fig = { data: [{ type: 'bar', x: ['anger', 'sadness'], y: [3, 5] }], layout: { width: 400, height: 300 } };

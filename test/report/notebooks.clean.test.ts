@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { cleanOutputs, outputReplacements } from '../../lib/report/notebooks';
-import { progressLine } from '../../lib/report/progress';
+import { progressLine } from '../../lib/show/progress';
 import { repoRoot } from '../../lib/paths';
 
 const nb = (cells: unknown[]): string => JSON.stringify({ nbformat: 4, nbformat_minor: 5, metadata: {}, cells });

@@ -7,9 +7,9 @@ import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { figuresDir, repoRoot } from '../paths';
-import { writeFileAtomic } from '../store/atomic';
+import { writeFileAtomic } from '../atomic';
 import { exportFigureSync } from './export';
-import { pca } from '../models/pca';
+import { pca } from './pca';
 
 export interface Figure {
   data: Record<string, unknown>[];

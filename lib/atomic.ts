@@ -6,7 +6,7 @@
 import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { EmolabError, errorMessage } from '../errors';
+import { EmolabError, errorMessage } from './errors';
 
 export function writeFileAtomic(file: string, data: Uint8Array | string | (Uint8Array | string)[]): void {
   mkdirSync(dirname(file), { recursive: true });
