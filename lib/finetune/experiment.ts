@@ -33,7 +33,7 @@ import { audioFeatureSet } from '../audio/featureSet';
 import { emodbManifest } from '../data/emodb';
 import { resolveCorpus } from '../data/corpora';
 import type { FeatureNormalization } from '../train/batches';
-import { finishedPretrainRun, pretrainConfigFingerprint, type PretrainSettings } from '../train/pretext';
+import { finishedPretrainRun, pretrainConfigFingerprint, type PretrainSettings } from '../train/pretrainRun';
 import type { ArmInit, FinetuneHyper } from './finetune';
 import { runFunctionalsReference } from './functionals';
 import type { FinetuneJob, JobClip } from './jobWorker';

@@ -8,7 +8,8 @@ import { initBackend } from '../backend';
 import { errorMessage } from '../errors';
 import { openFeatureStore, type FeatureStore } from '../store/featureStore';
 import { featureNormalizer, type Example, type FeatureNormalization } from '../train/batches';
-import { disposePretrain, pretrain, type PretrainSettings } from '../train/pretext';
+import { disposePretrain, pretrain } from '../train/pretrain';
+import type { PretrainSettings } from '../train/pretrainRun';
 import { finetuneFold, SER_HEAD, type FinetuneFoldArgs } from './finetune';
 import { writeFoldResult } from './results';
 

@@ -5,10 +5,11 @@
  * pretraining (audio only, no labels — transductive, and said so), and how large the paper's gain
  * would be on our baseline compared with the uncertainty of our paired difference.
  */
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { EmolabError, errorMessage } from '../errors';
 import type { FoldResult } from '../finetune/results';
+import type { EncoderConfig } from '../models/encoder';
+import { isPretrainRun, readPretrainRun } from '../train/pretrainRun';
 import { runsRoot } from '../paths';
 import { PAPER_CLAIMS, type SerReport } from './ser';
 import { ARM_COLORS, type Figure } from '../show/figures';
@@ -30,20 +31,8 @@ export interface PretrainSummary {
   wallS: number;
 }
 
-interface RunJson {
-  command?: string; task?: string;
-  dataset?: { corpus?: string; clipsUsed?: number; examples?: { train: number; dev: number; test: number } };
-  split?: { speakers?: { train: string[]; dev: string[]; test: string[] } };
-  metrics?: { test?: Record<string, { accuracy: number; majorityRate: number; n: number }>; perEpoch?: unknown[] };
-  config?: { model?: { encoder?: EncoderShape } };
-  run?: { profile?: string };
-  wallS?: number;
-}
-
-interface EncoderShape { inputDim: number; convChannels: number[]; convKernel: number; dModel: number; numLayers: number; ffDim: number }
-
 /** Parameters of the encoder of lib/models/encoder.ts, from its configuration. Pure. */
-export function encoderParamCount(e: EncoderShape): number {
+export function encoderParamCount(e: EncoderConfig): number {
   let n = 0;
   let cin = e.inputDim;
   for (const c of e.convChannels) { n += e.convKernel * cin * c + c + 2 * c; cin = c; }
@@ -59,11 +48,9 @@ export function pretrainSummaries(root: string = runsRoot()): PretrainSummary[] 
   if (!existsSync(root)) return [];
   const out: PretrainSummary[] = [];
   for (const name of readdirSync(root).sort()) {
-    const file = join(root, name, 'run.json');
-    if (!existsSync(file)) continue;
-    let r: RunJson;
-    try { r = JSON.parse(readFileSync(file, 'utf8')) as RunJson; } catch (e) { throw new EmolabError('report', `cannot read run manifest: ${errorMessage(e)}`, { file }); }
-    if (r.command !== 'pretrain' || !r.task) continue;
+    // lib/train's run.json reader; runs of other commands (and folders without one) are skipped.
+    const r = readPretrainRun(join(root, name), 'report');
+    if (!r || !isPretrainRun(r)) continue;
     const enc = r.config?.model?.encoder;
     out.push({
       run: name, task: r.task, corpus: r.dataset?.corpus ?? '?', clips: r.dataset?.clipsUsed ?? 0,

@@ -4,13 +4,15 @@
  * Run again with the same --out to resume after an interruption. `--bench` instead times one
  * training step of the tiny and base presets (batch 8 x 300 frames) on the current backend.
  */
-import { corpusFlag, flagChoice, flagFloat, flagInt, flagString, parseArgs } from '../cli/args';
+import { corpusFlag, flagChoice, flagFloat, flagInt, flagString, parseArgs } from '../args';
 import { CORPUS_CHOICES } from '../data/corpora';
 import { initBackend, describeBackend } from '../backend';
 import { EmolabError } from '../errors';
 import { join } from 'node:path';
 import { runsRoot } from '../paths';
-import { pretrain, type PretextTask, type PretextTaskName, type PretrainSettings } from './pretext';
+import { pretrain } from './pretrain';
+import type { PretrainSettings } from './pretrainRun';
+import type { PretextTask, PretextTaskName } from './pretextExamples';
 import { benchmarkTrainStep } from './benchmark';
 import type { EncoderPreset } from '../models/encoder';
 

@@ -14,7 +14,7 @@ import {
   checkMemory, goncalves2022Profile, goncalves2022Settings, pretrainSettingsFor, serExperimentSettings, validateGoncalves2022,
   type DeepPartial, type Goncalves2022Settings,
 } from '../../lib/experiments/goncalves2022';
-import { pretrainConfigFingerprint } from '../../lib/train/pretext';
+import { pretrainConfigFingerprint } from '../../lib/train/pretrainRun';
 
 const ROOT = join('/nonexistent', 'emolab-settings-test-runs'); // paths only: nothing is read or written there
 

@@ -8,7 +8,7 @@ export {};
 
 const [mode, ...rest] = process.argv.slice(2);
 if (mode === 'pretrain') {
-  const { pretrain } = await import('../../lib/train/pretext');
+  const { pretrain } = await import('../../lib/train/pretrain');
   const { faultPretrainSettings } = await import('./pretrainSettings');
   const [data, out, seed] = rest;
   const r = await pretrain(faultPretrainSettings(data, out, Number(seed)), { resume: true, quiet: true });

@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { backendReport } from '../../lib/backend';
-import { pretrain, disposePretrain } from '../../lib/train/pretext';
+import { pretrain, disposePretrain } from '../../lib/train/pretrain';
 import { run as pseudoCli } from '../../lib/pseudo/cli';
 import { readLabelSet } from '../../lib/pseudo/labelsets';
 import { verifyRun } from '../../lib/verify/hashes';

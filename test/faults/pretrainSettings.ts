@@ -5,7 +5,7 @@
  * computed from the WAVs (no feature store).
  */
 import { goncalves2022Settings, pretrainSettingsFor } from '../../lib/experiments/goncalves2022';
-import type { PretrainSettings } from '../../lib/train/pretext';
+import type { PretrainSettings } from '../../lib/train/pretrainRun';
 
 export function faultPretrainSettings(data: string, out: string, seed: number): PretrainSettings {
   const base = pretrainSettingsFor(goncalves2022Settings('ci'), 'energy', { root: out });

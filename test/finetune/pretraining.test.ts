@@ -11,7 +11,8 @@ import { emodbProtocol } from '../../lib/finetune/protocols';
 import { PRETRAINING_MANIFEST } from '../../lib/finetune/results';
 import { assertDisjoint, foldSpeakers, heardTestSpeakers, pretrainedEncoderAt, runSerExperiment, type FoldSpeakers } from '../../lib/finetune/experiment';
 import { goncalves2022Settings, pretrainSettingsFor, serExperimentSettings } from '../../lib/experiments/goncalves2022';
-import { disposePretrain, finishedPretrainRun, pretrain, pretrainConfigFingerprint, type PretrainSettings } from '../../lib/train/pretext';
+import { disposePretrain, pretrain } from '../../lib/train/pretrain';
+import { finishedPretrainRun, pretrainConfigFingerprint, type PretrainSettings } from '../../lib/train/pretrainRun';
 import { smallEmodbStore } from './shared';
 
 process.env.EMOLAB_DATA ??= resolve(repoRoot, '../shared/datasets');
