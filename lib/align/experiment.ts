@@ -6,7 +6,6 @@
  * Settings are complete objects from lib/experiments/li2024 (tiny HuBERT from scratch for ci and
  * cpu; facebook/hubert-base-ls960 with HFLEA's settings for paper).
  */
-import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { emodbFolds, emodbManifest } from '../data/emodb';
 import type { Manifest } from '../data/types';
@@ -19,7 +18,9 @@ import { hfleaRecordsRoot, type HfleaFoldRecord } from '../report/explorer';
 import { rowsToCsv, rowsToMarkdown, tableRows, type SerTableRow } from '../report/ser';
 import { writeFileAtomic } from '../atomic';
 import { loadAlignData, FOUR_CLASSES } from './data';
-import { disposeHfleaModels, runHflea, type HfleaConfig, type HfleaData, type HfleaResult } from './hflea';
+import { shortHash } from '../hash';
+import { disposeHfleaModels, hfleaFingerprint, runHflea, type HfleaConfig, type HfleaData, type HfleaResult } from './hflea';
+import { writeHfleaRunJson } from './hfleaRun';
 
 
 /** The complete settings of one HFLEA experiment (built per profile by lib/experiments/li2024). */
@@ -40,6 +41,8 @@ export interface FoldRun {
   fold: string;
   data: HfleaData;
   result: HfleaResult;
+  /** The fold's run folder (checkpoints of every stage, run.json). */
+  runDir: string;
 }
 
 export interface HfleaExperiment {
@@ -63,16 +66,19 @@ function encoderFactory(s: HfleaSettings): () => HubertModel {
 
 /** Experiment name of the records: hflea-emodb-<profile>-<hash of the settings> (runs/hflea/<name>/). */
 export function hfleaExperimentName(s: HfleaSettings): string {
-  const h = createHash('sha256').update(JSON.stringify({ model: s.model, config: s.config, perClass: s.perClass })).digest('hex').slice(0, 8);
-  return `emodb-${s.profile}-${h}`;
+  return `emodb-${s.profile}-${shortHash({ model: s.model, config: s.config, perClass: s.perClass }, 8)}`;
 }
 
 /**
  * Run HFLEA on the first `settings.folds` EmoDB folds; write results/hflea_emodb.{csv,md} and one
- * record per fold under runs/hflea/<experiment>/ (the results explorer reads them). Stage (1) TAPT
- * resumes from / reuses runs/hflea/<experiment>/tapt-<fold>/.
+ * record per fold under runs/hflea/<experiment>/ (the results explorer reads them). Each fold runs in
+ * runs/hflea/<experiment>/<fold>/ (`hfleaFoldDir`): every stage checkpoints there, so a run killed
+ * midway resumes and a finished one is loaded; run.json records it (`emolab verify` checks it).
  */
-export async function runHfleaEmodb(settings: HfleaSettings, manifest: Manifest = emodbManifest(undefined, { boredom: 'drop' }), opts: { keepModels?: boolean; root?: string; embed?: boolean } = {}): Promise<HfleaExperiment> {
+/** The run folder of one fold of an experiment: runs/hflea/<experiment>/<fold>/ (stage (1) in its tapt/). */
+export const hfleaFoldDir = (experiment: string, fold: string, root: string = runsRoot()): string => join(hfleaRecordsRoot(root), experiment, fold);
+
+export async function runHfleaEmodb(settings: HfleaSettings, manifest: Manifest = emodbManifest(undefined, { boredom: 'drop' }), opts: { keepModels?: boolean; root?: string; embed?: boolean; quiet?: boolean; tablesDir?: string; checkpointEvery?: number } = {}): Promise<HfleaExperiment> {
   const folds = emodbFolds(manifest).slice(0, settings.folds);
   const runs: FoldRun[] = [];
   const records: EvaluatedFold[] = [];
@@ -82,7 +88,10 @@ export async function runHfleaEmodb(settings: HfleaSettings, manifest: Manifest 
   for (const split of folds) {
     const data = await loadAlignData(manifest, split, { classes: FOUR_CLASSES, perClass: { train: settings.perClass.train ?? undefined, dev: settings.perClass.dev ?? undefined, test: settings.perClass.test ?? undefined }, normalize: settings.model === 'tiny', seed: settings.config.seed });
     const source = settings.model === 'base' ? `base:${settings.checkpointDir}` : `tiny-init-seed${settings.config.seed}`;
-    const result = await runHflea(data, settings.config, encoderFactory(settings), { taptDir: join(hfleaRecordsRoot(root), experiment, `tapt-${split.name}`), source, embedClips: opts.embed !== false && runs.length === 0 ? [...data.dev, ...data.test] : undefined });
+    const runDir = hfleaFoldDir(experiment, split.name, root);
+    const t0 = Date.now();
+    const result = await runHflea(data, settings.config, encoderFactory(settings), { dir: runDir, source, quiet: opts.quiet, checkpointEvery: opts.checkpointEvery, embedClips: opts.embed !== false && runs.length === 0 ? [...data.dev, ...data.test] : undefined });
+    writeHfleaRunJson(runDir, { experiment, fold: split.name, settings, fingerprint: hfleaFingerprint(data, settings.config, source), source, data, result, wallS: (Date.now() - t0) / 1000 });
     const ids = data.test.map((c) => c.id);
     records.push({ arm: 'ft', seed: settings.config.seed, fold: split.name, classes: data.classes, ids, truth: result.finetune.test.truth, pred: result.finetune.test.pred });
     records.push({ arm: 'hflea', seed: settings.config.seed, fold: split.name, classes: data.classes, ids, truth: result.aligned.test.truth, pred: result.aligned.test.pred });
@@ -93,7 +102,7 @@ export async function runHfleaEmodb(settings: HfleaSettings, manifest: Manifest 
     };
     writeJsonAtomic(join(hfleaRecordsRoot(root), experiment, `${split.name}.json`), rec);
     if (!opts.keepModels) disposeHfleaModels(result);
-    runs.push({ fold: split.name, data, result });
+    runs.push({ fold: split.name, data, result, runDir });
   }
   const aggregates = aggregateArms(records, [...HFLEA_ARMS], { baseline: 'ft' });
   const rows = tableRows(aggregates, 'ft').map((r) => ({ ...r, label: labels[r.arm] ?? r.arm }));
@@ -106,7 +115,8 @@ export async function runHfleaEmodb(settings: HfleaSettings, manifest: Manifest 
     rowsToMarkdown(rows).replace('| Pretraining |', '| Model |'),
     '',
   ].join('\n');
-  const files = { csv: join(resultsDir(), 'hflea_emodb.csv'), markdown: join(resultsDir(), 'hflea_emodb.md') };
+  const tables = opts.tablesDir ?? resultsDir();
+  const files = { csv: join(tables, 'hflea_emodb.csv'), markdown: join(tables, 'hflea_emodb.md') };
   writeFileAtomic(files.csv, rowsToCsv(rows));
   writeFileAtomic(files.markdown, markdown);
   return { settings, runs, aggregates, rows, markdown, files };

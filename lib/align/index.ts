@@ -10,7 +10,7 @@
  * result figures (`figures`) and the EmoDB experiment with its result table (`experiment`).
  */
 export * from './masking';
-export * from './pretrain';
+export * from './maskedPrediction';
 export * from './hflea';
 export * from './data';
 export * from './figures';

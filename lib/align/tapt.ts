@@ -11,28 +11,27 @@
  * ./pretrain: cosine logits against learned cluster embeddings, temperature tau, masked frames only).
  *
  * Resumable: with `dir`, the targets (targets.safetensors) and, every `checkpointEvery` steps, the
- * encoder, head and AdamW state (checkpoint.safetensors + tapt.json) are written; a call with the same
+ * encoder, head and AdamW state (lib/train/loop's last.safetensors; tapt.json sums the run up) are written; a call with the same
  * fingerprint continues from the last checkpoint, and a finished run is loaded, not retrained. The
  * batch order of epoch e and the crops/masks of step s come from seeds derived from (seed, e) and
  * (seed, s), so a resumed run takes exactly the steps an uninterrupted one would.
  */
-import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { EmolabError } from '../errors';
-import { hubertForward, paramsToArrays, type HubertModel } from '../models/hubert';
+import type { HubertModel } from '../models/hubert';
 import type { Params } from '../models/layers';
 import { deriveSeed, Rng } from '../models/random';
 import { assignClusters, kmeansFit } from '../pseudo/kmeans';
-import { progress } from '../show/progress';
 import { writeJsonAtomic } from '../atomic';
 import { readSafetensors, writeSafetensors } from '../store/safetensors';
-import { AdamW, clipByGlobalNorm } from '../train/adamw';
-import { learningRate } from '../train/schedule';
-import { layerEmbeddings, makeAudioBatch, splitIds, type AlignClip } from './batches';
-import { spanMask, type SpanMaskOptions } from './masking';
-import { createMaskedPredictionHead, maskedPredictionLogits, maskedPredictionLoss } from './pretrain';
+import { shortHash } from '../hash';
+import { readLoopState, runStepLoop } from '../train/loop';
+import { layerEmbeddings, splitIds, type AlignClip } from './batches';
+import type { SpanMaskOptions } from './masking';
+import { createMaskedPredictionHead, maskedPredictionStep } from './maskedPrediction';
+import { encoderTrainable, stageLoop } from './stages';
 
 /** Settings of the TAPT stage (lib/experiments/li2024 sizes them per profile). */
 export interface TaptOptions {
@@ -76,34 +75,13 @@ export interface TaptResult {
   fingerprint: string;
 }
 
-const TAPT_SCHEMA = 'emolab.tapt.v1';
+/** tapt.json: a summary of the run in its folder (resume reads the loop checkpoint, last.safetensors). */
+const TAPT_SCHEMA = 'emolab.tapt.v2';
 
 /** What identifies a TAPT run: its settings, the training clips and where the starting weights came from. */
 export function taptFingerprint(o: TaptOptions, clips: AlignClip[], source: string, maxEvalSeconds: number): string {
-  const h = createHash('sha256');
   const { checkpointEvery: _c, ...rest } = o;
-  h.update(JSON.stringify({ rest, source, maxEvalSeconds, clips: clips.map((c) => [c.id, c.audio.length]) }));
-  return h.digest('hex').slice(0, 16);
-}
-
-function trainable(enc: HubertModel, freeze: boolean): Params {
-  return Object.fromEntries(Object.entries(enc.params).filter(([n]) => !(freeze && n.startsWith('feature_extractor.'))));
-}
-
-const decayOf = (name: string): boolean => !/(bias|\.b|norm\.weight|weight_g|masked_spec_embed|label_embs)$/.test(name);
-
-interface TaptState {
-  schema: typeof TAPT_SCHEMA;
-  fingerprint: string;
-  step: number;
-  done: boolean;
-  losses: number[];
-  maskedAccuracy: number[];
-  masked: number;
-  valid: number;
-  targets: TaptResult['targets'];
-  options: TaptOptions;
-  source: string;
+  return shortHash({ rest, source, maxEvalSeconds, clips: clips.map((c) => [c.id, c.audio.length]) });
 }
 
 function validateOptions(o: TaptOptions, enc: HubertModel): void {
@@ -137,36 +115,26 @@ export function taptTargets(enc: HubertModel, clips: AlignClip[], o: Pick<TaptOp
 }
 
 /**
- * Run (or resume, or load) TAPT on `enc` in place over `clips` (training speakers only).
- * `source` names the starting weights for the fingerprint ("tiny-init-seed0", a checkpoint folder).
- * `stopAfter` (tests, and an interrupted run) ends the call after that many total steps.
+ * Run (or resume, or load) TAPT on `enc` in place over `clips` (training speakers only), through
+ * lib/train/loop. `source` names the starting weights for the fingerprint ("tiny-init-seed0", a
+ * checkpoint folder). `stopAfter` (tests, and an interrupted run) ends the call after that many total steps.
  */
-export async function runTapt(enc: HubertModel, clips: AlignClip[], o: TaptOptions, opts: { dir?: string; source: string; maxEvalSeconds: number; stopAfter?: number; label?: string }): Promise<TaptResult> {
+export async function runTapt(enc: HubertModel, clips: AlignClip[], o: TaptOptions, opts: { dir?: string; source: string; maxEvalSeconds: number; stopAfter?: number; label?: string; quiet?: boolean }): Promise<TaptResult> {
   validateOptions(o, enc);
   if (clips.length === 0) throw new EmolabError('train', 'TAPT needs training audio: no clips');
   const fp = taptFingerprint(o, clips, opts.source, opts.maxEvalSeconds);
   const dir = opts.dir;
-  const stateFile = dir ? join(dir, 'tapt.json') : undefined;
-  const ckptFile = dir ? join(dir, 'checkpoint.safetensors') : undefined;
   const targetsFile = dir ? join(dir, 'targets.safetensors') : undefined;
-  let saved: TaptState | undefined;
-  if (stateFile && existsSync(stateFile)) {
-    const s = JSON.parse(readFileSync(stateFile, 'utf8')) as TaptState;
-    if (s.schema === TAPT_SCHEMA && s.fingerprint === fp && ckptFile && existsSync(ckptFile)) saved = s;
-  }
   const head = createMaskedPredictionHead(enc.config.hiddenSize, o.k, deriveSeed(o.seed, 3), o.projDim, o.temperature);
-  const params: Params = { ...trainable(enc, o.freezeFeatureEncoder), ...head.params };
-  const opt = new AdamW(params, { weightDecay: o.weightDecay, decay: decayOf });
   try {
     // targets: from the model as it was before TAPT (saved, so a resumed run uses the same ones)
     let ids: Int32Array[];
     let info: TaptResult['targets'];
-    if (saved && targetsFile && existsSync(targetsFile)) {
-      const { tensors } = readSafetensors(targetsFile);
-      const flat = tensors.ids.data as Int32Array;
-      const lengths = Array.from(tensors.lengths.data as Int32Array);
-      ids = splitIds(flat, lengths);
-      info = saved.targets;
+    const resuming = dir !== undefined && readLoopState(dir, fp) !== undefined && existsSync(targetsFile!);
+    const savedTargets = resuming ? readSafetensors(targetsFile!) : undefined;
+    if (savedTargets && savedTargets.metadata.fingerprint === fp && savedTargets.metadata.info) {
+      ids = splitIds(savedTargets.tensors.ids.data as Int32Array, Array.from(savedTargets.tensors.lengths.data as Int32Array));
+      info = JSON.parse(savedTargets.metadata.info) as TaptResult['targets'];
     } else {
       const t = taptTargets(enc, clips, o, opts.maxEvalSeconds);
       ids = t.ids;
@@ -176,94 +144,40 @@ export async function runTapt(enc: HubertModel, clips: AlignClip[], o: TaptOptio
         const flat = new Int32Array(ids.reduce((a, x) => a + x.length, 0));
         let off = 0;
         for (const x of ids) { flat.set(x, off); off += x.length; }
-        writeSafetensors(targetsFile, { ids: { data: flat, shape: [flat.length], dtype: 'I32' }, lengths: { data: Int32Array.from(ids.map((x) => x.length)), shape: [ids.length], dtype: 'I32' }, centroids: { data: t.centroids, shape: [info.k, enc.config.hiddenSize] } }, { fingerprint: fp, layer: String(o.layer) });
+        writeSafetensors(targetsFile, { ids: { data: flat, shape: [flat.length], dtype: 'I32' }, lengths: { data: Int32Array.from(ids.map((x) => x.length)), shape: [ids.length], dtype: 'I32' }, centroids: { data: t.centroids, shape: [info.k, enc.config.hiddenSize] } }, { fingerprint: fp, layer: String(o.layer), info: JSON.stringify(info) });
       }
     }
-    const losses = saved ? [...saved.losses] : [];
-    const acc = saved ? [...saved.maskedAccuracy] : [];
-    let masked = saved?.masked ?? 0, valid = saved?.valid ?? 0;
-    let start = 0;
-    if (saved) {
-      const { tensors } = readSafetensors(ckptFile!);
-      for (const [n, v] of Object.entries(params)) {
-        const t = tensors[`param/${n}`];
-        if (!t) throw new EmolabError('train', `TAPT checkpoint lacks ${n}`, { file: ckptFile, hint: 'delete the folder to start TAPT again' });
-        tf.tidy(() => v.assign(tf.tensor(t.data as Float32Array, t.shape, 'float32')));
-      }
-      const moments: Record<string, { data: Float32Array; shape: number[] }> = {};
-      for (const [n, t] of Object.entries(tensors)) if (n.startsWith('adam.')) moments[n] = { data: t.data as Float32Array, shape: t.shape };
-      opt.loadState(moments, saved.step, ckptFile);
-      start = saved.step;
-    }
-    const result = (seconds: number, steps: number): TaptResult => ({ losses, maskedAccuracy: acc, maskedFraction: valid ? masked / valid : 0, steps, targets: info, resumedFrom: start, seconds, fingerprint: fp });
-    const save = (step: number, done: boolean): void => {
-      if (!dir) return;
-      const tensors: Record<string, { data: Float32Array; shape: number[] }> = {};
-      for (const [n, a] of Object.entries(paramsToArrays(params))) tensors[`param/${n}`] = a;
-      for (const [n, a] of Object.entries(paramsToArrays(opt.state()))) tensors[n] = a;
-      writeSafetensors(ckptFile!, tensors, { fingerprint: fp, step: String(step) });
-      const st: TaptState = { schema: TAPT_SCHEMA, fingerprint: fp, step, done, losses, maskedAccuracy: acc, masked, valid, targets: info, options: o, source: opts.source };
-      writeJsonAtomic(stateFile!, st);
-    };
-    if (saved?.done) return result(0, saved.step);
+    let acc: number[] = [];
+    let masked = 0, valid = 0;
     const perEpoch = Math.ceil(clips.length / o.batchSize);
-    const crop = Math.round(o.cropSeconds * 16000);
-    const names = Object.keys(params);
-    const vars = names.map((n) => params[n]);
-    const byVarName = new Map(names.map((n) => [params[n].name, n]));
-    const end = Math.min(o.steps, opts.stopAfter ?? o.steps);
-    const bar = progress(opts.label ?? '(1) TAPT masked prediction', o.steps, { unit: 'steps' });
-    if (start) bar.tick(start, 'resumed');
-    const t0 = Date.now();
+    const cropSamples = Math.round(o.cropSeconds * 16000);
     let order: number[] = [];
     let orderEpoch = -1;
-    for (let step = start; step < end; step++) {
-      const epoch = Math.floor(step / perEpoch);
-      if (epoch !== orderEpoch) { order = new Rng(deriveSeed(o.seed, 32, epoch)).shuffle(Array.from({ length: clips.length }, (_, i) => i)); orderEpoch = epoch; }
-      const within = step % perEpoch;
-      const idx = order.slice(within * o.batchSize, (within + 1) * o.batchSize);
-      const rng = new Rng(deriveSeed(o.seed, 31, step));
-      let stepAcc = 0;
-      const { value, grads } = tf.variableGrads(() => tf.tidy(() => {
-        const b = makeAudioBatch(enc.config, idx.map((i) => clips[i]), crop, rng);
-        const t = b.frames;
-        const mask = spanMask(b.frameLengths, t, o.mask, rng);
-        const targets = new Int32Array(idx.length * t).fill(-1);
-        const weight = new Float32Array(idx.length * t);
-        idx.forEach((ci, r) => {
-          for (let f = 0; f < b.frameLengths[r]; f++) {
-            const id = ids[ci][b.frameOffsets[r] + f];
-            if (id === undefined) continue;
-            targets[r * t + f] = id;
-            weight[r * t + f] = mask[r * t + f];
-            valid++;
-          }
-        });
-        masked += weight.reduce((a, x) => a + x, 0);
-        const out = hubertForward(enc, b.audio, { frameLengths: b.frameLengths, maskTimeIndices: tf.tensor2d(mask, [idx.length, t]), training: true, seed: deriveSeed(o.seed, 5, step) });
-        const logits = maskedPredictionLogits(head, out.lastHiddenState);
-        const l = maskedPredictionLoss(logits, targets, weight);
-        stepAcc = l.count ? l.correct.dataSync()[0] / l.count : 0;
-        return l.loss;
-      }), vars);
-      const named: Record<string, tf.Tensor> = {};
-      for (const [id, g] of Object.entries(grads)) named[byVarName.get(id)!] = g;
-      const clipped = clipByGlobalNorm(named, o.clipNorm);
-      opt.apply(clipped.grads, learningRate(step, { peak: o.lr, warmupSteps: Math.round(o.warmupFraction * o.steps), totalSteps: o.steps, decay: 'cosine' }));
-      const loss = value.dataSync()[0];
-      losses.push(loss);
-      acc.push(stepAcc);
-      tf.dispose([value, ...Object.values(grads), ...Object.values(clipped.grads)]);
-      bar.tick(1, `loss ${loss.toFixed(3)} acc ${stepAcc.toFixed(2)}`);
-      if ((step + 1) % o.checkpointEvery === 0 && step + 1 < o.steps) save(step + 1, false);
-      await new Promise((r) => setImmediate(r));
-    }
-    bar.done();
-    const done = end >= o.steps;
-    if (done || end % o.checkpointEvery !== 0) save(end, done);
-    return result((Date.now() - t0) / 1000, end);
+    const params: Params = { ...encoderTrainable(enc, o.freezeFeatureEncoder), ...head.params };
+    const r = await runStepLoop({
+      ...stageLoop(params, o.steps, o, opts.label ?? '(1) TAPT masked prediction', { checkpoint: dir ? { dir, every: o.checkpointEvery, fingerprint: fp } : undefined, stopAfter: opts.stopAfter, quiet: opts.quiet }),
+      loss: (step) => {
+        // batch order of epoch e and crops/masks of step s from seeds of (seed, e) and (seed, s): nothing carried between steps
+        const epoch = Math.floor(step / perEpoch);
+        if (epoch !== orderEpoch) { order = new Rng(deriveSeed(o.seed, 32, epoch)).shuffle(Array.from({ length: clips.length }, (_, i) => i)); orderEpoch = epoch; }
+        const within = step % perEpoch;
+        const idx = order.slice(within * o.batchSize, (within + 1) * o.batchSize);
+        const s = maskedPredictionStep(enc, head, idx.map((i) => clips[i]), idx.map((i) => ids[i]), { cropSamples, mask: o.mask, dropoutSeed: deriveSeed(o.seed, 5, step) }, new Rng(deriveSeed(o.seed, 31, step)));
+        acc.push(s.accuracy);
+        masked += s.masked;
+        valid += s.valid;
+        return s.loss;
+      },
+      note: (_step, loss) => `loss ${loss.toFixed(3)} acc ${acc[acc.length - 1].toFixed(2)}`,
+      state: {
+        save: () => ({ acc, masked, valid }),
+        load: (v) => { ({ acc, masked, valid } = v as { acc: number[]; masked: number; valid: number }); },
+      },
+    });
+    const done = !r.interrupted;
+    if (dir) writeJsonAtomic(join(dir, 'tapt.json'), { schema: TAPT_SCHEMA, fingerprint: fp, step: r.steps, done, maskedFraction: valid ? masked / valid : 0, targets: info, options: o, source: opts.source, files: { checkpoint: 'last.safetensors', targets: 'targets.safetensors' } });
+    return { losses: r.losses, maskedAccuracy: acc, maskedFraction: valid ? masked / valid : 0, steps: r.steps, targets: info, resumedFrom: r.resumedFrom, seconds: r.seconds, fingerprint: fp };
   } finally {
-    opt.dispose();
     tf.dispose(Object.values(head.params));
   }
 }

@@ -11,12 +11,13 @@
  *
  * `emolab hubert tapt [--fold N] [--steps N] [--layer L] [--k K]`: HFLEA's stage (1), task-adaptive
  * pretraining, on EmoDB fold N's training speakers (settings: lib/experiments/li2024 at EMOLAB_PROFILE;
- * flags override), resumable in runs/hflea/<experiment>/tapt-<fold>/ — the folder notebook 09 reuses.
- * `emolab hubert hflea [--folds N]`: all five stages (lib/align/experiment runHfleaEmodb).
+ * flags override), resumable in runs/hflea/<experiment>/<fold>/tapt/ — the folder notebook 09 reuses.
+ * `emolab hubert hflea [--folds N]`: all five stages (lib/align/experiment runHfleaEmodb), each
+ * checkpointed in runs/hflea/<experiment>/<fold>/: rerun after a kill to resume; `emolab verify` that folder.
  */
 import { describeBackend, initBackend, tf } from '../backend';
 import { decodeAudio } from '../audio/decode';
-import { parseArgs, flagInt, flagString } from '../cli/args';
+import { parseArgs, flagInt, flagString } from '../args';
 import { EmolabError } from '../errors';
 import { writeSafetensors } from '../store/safetensors';
 import { fetchHubertBase, HUBERT_BASE } from './hubertFetch';
@@ -29,12 +30,12 @@ export const HUBERT_USAGE = [
   'emolab hubert tapt [--fold N] [--steps N] [--layer L] [--k K]',
   '  HFLEA stage (1), task-adaptive pretraining: masked prediction on k-means targets from layer L of the',
   '  model at hand, on EmoDB fold N\'s training speakers (lib/experiments/li2024 at EMOLAB_PROFILE); resumable',
-  'emolab hubert hflea [--folds N]          HFLEA stages (1)-(5) on EmoDB (what notebook 09 runs)',
+  'emolab hubert hflea [--folds N]          HFLEA stages (1)-(5) on EmoDB (what notebook 09 runs); resumes after a kill',
 ].join('\n');
 
 async function hfleaCommand(kind: 'tapt' | 'hflea', a: ReturnType<typeof parseArgs>): Promise<number> {
   const { li2024Settings } = await import('../experiments/li2024');
-  const { runHfleaEmodb, hfleaExperimentName } = await import('../align/experiment');
+  const { runHfleaEmodb, hfleaExperimentName, hfleaFoldDir } = await import('../align/experiment');
   const s0 = li2024Settings();
   const tapt0 = s0.config.tapt;
   if (!tapt0) throw new EmolabError('settings', `the ${s0.profile} settings of Li et al. have no TAPT stage (config.tapt is null)`);
@@ -49,15 +50,15 @@ async function hfleaCommand(kind: 'tapt' | 'hflea', a: ReturnType<typeof parseAr
     return 0;
   }
   const fold = flagInt(a, 'hubert', 'fold', { min: 1, max: 5 }, 1)!;
-  const [{ emodbFolds, emodbManifest }, { loadAlignData, FOUR_CLASSES }, { runTapt }, { hfleaRecordsRoot }, { initHubert, loadHubert }, { hubertTinyConfig }, { join }] = await Promise.all([
-    import('../data/emodb'), import('../align/data'), import('../align/tapt'), import('../report/explorer'), import('./hubert'), import('./hubertConfig'), import('node:path'),
+  const [{ emodbFolds, emodbManifest }, { loadAlignData, FOUR_CLASSES }, { runTapt }, { initHubert, loadHubert }, { hubertTinyConfig }, { join }] = await Promise.all([
+    import('../data/emodb'), import('../align/data'), import('../align/tapt'), import('./hubert'), import('./hubertConfig'), import('node:path'),
   ]);
   const manifest = emodbManifest(undefined, { boredom: 'drop' });
   const split = emodbFolds(manifest)[fold - 1];
   const data = await loadAlignData(manifest, split, { classes: FOUR_CLASSES, perClass: { train: settings.perClass.train ?? undefined, dev: settings.perClass.dev ?? undefined, test: settings.perClass.test ?? undefined }, normalize: settings.model === 'tiny', seed: settings.config.seed });
   const enc = settings.model === 'base' ? loadHubert(settings.checkpointDir!) : initHubert(hubertTinyConfig(), settings.config.seed);
   const source = settings.model === 'base' ? `base:${settings.checkpointDir}` : `tiny-init-seed${settings.config.seed}`;
-  const dir = join(hfleaRecordsRoot(), hfleaExperimentName(settings), `tapt-${split.name}`);
+  const dir = join(hfleaFoldDir(hfleaExperimentName(settings), split.name), 'tapt');
   const r = await runTapt(enc, data.train, tapt, { dir, source, maxEvalSeconds: settings.config.maxEvalSeconds });
   const mean = (xs: number[]): number => xs.reduce((p, q) => p + q, 0) / Math.max(1, xs.length);
   const n = Math.min(20, r.losses.length);

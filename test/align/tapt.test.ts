@@ -119,7 +119,7 @@ test('TAPT: an interrupted run resumes to the same weights and losses; a finishe
   // other settings: a fresh run, not this checkpoint
   const d2 = await quiet(() => runTapt(initHubert(model, 0), data, { ...o, steps: 2 }, { dir: join(dir, 'a'), source: 'test', maxEvalSeconds: 1 }));
   assert.equal(d2.resumedFrom, 0);
-  assert.ok(existsSync(join(dir, 'a', 'checkpoint.safetensors')));
+  assert.ok(existsSync(join(dir, 'a', 'last.safetensors')));
 });
 
 test('TAPT: a layer the model lacks, or k < 2, is refused before any work', async () => {

@@ -1,6 +1,7 @@
 /**
- * HuBERT's masked-prediction head and loss (Hsu et al. 2021, Eq. 2-3), used by HFLEA step (c) with
- * frame-level pseudo-emotion labels instead of acoustic units:
+ * HuBERT's masked-prediction head, loss and training step (Hsu et al. 2021, Eq. 2-3), used by HFLEA
+ * stage (1) TAPT (k-means targets of the model at hand) and stage (4) alignment pretraining (frame-level
+ * pseudo-emotion labels instead of acoustic units):
  *
  *   p(c | h_t) = softmax_c( cos(A h_t, e_c) / tau )
  *
@@ -12,8 +13,11 @@
  * one-hot target (no gather, whose gradient the wasm backend lacks).
  */
 import * as tf from '@tensorflow/tfjs';
+import { hubertForward, type HubertModel } from '../models/hubert';
 import { ParamFactory, dense, type Params } from '../models/layers';
-import { deriveSeed } from '../models/random';
+import { deriveSeed, type Rng } from '../models/random';
+import { makeAudioBatch, type AlignClip } from './batches';
+import { spanMask, type SpanMaskOptions } from './masking';
 
 export interface MaskedPredictionHead {
   params: Params;
@@ -65,4 +69,46 @@ export function maskedPredictionLoss(logits: tf.Tensor3D, targets: Int32Array, w
     return { loss, correct };
   });
   return { ...r, count };
+}
+
+/** What one masked-prediction step saw besides its loss. */
+export interface MaskedStepStats {
+  /** Masked-frame accuracy of the step (0 when nothing was masked). */
+  accuracy: number;
+  /** Masked frames with a target, and valid frames with a target. */
+  masked: number;
+  valid: number;
+}
+
+/**
+ * The loss of one masked-prediction update (call inside tf.variableGrads): crop `clips` (random
+ * offsets on the frame grid from `rng`), span-mask the valid frames (`rng`), run HuBERT with the
+ * masked frames replaced by its learned mask embedding (dropout seed `dropoutSeed`), and take the
+ * cross-entropy of the cosine logits against `ids` (one frame target per clip frame) over the masked
+ * frames. Frames beyond a clip's targets (the embedded part of a truncated clip) are ignored.
+ */
+export function maskedPredictionStep(enc: HubertModel, head: MaskedPredictionHead, clips: AlignClip[], ids: Int32Array[], o: { cropSamples: number; mask: SpanMaskOptions; dropoutSeed: number }, rng: Rng): { loss: tf.Scalar } & MaskedStepStats {
+  let valid = 0, masked = 0, accuracy = 0;
+  const loss = tf.tidy(() => {
+    const b = makeAudioBatch(enc.config, clips, o.cropSamples, rng);
+    const t = b.frames;
+    const mask = spanMask(b.frameLengths, t, o.mask, rng);
+    const targets = new Int32Array(clips.length * t).fill(-1);
+    const weight = new Float32Array(clips.length * t);
+    clips.forEach((_, r) => {
+      for (let f = 0; f < b.frameLengths[r]; f++) {
+        const id = ids[r][b.frameOffsets[r] + f];
+        if (id === undefined) continue;
+        targets[r * t + f] = id;
+        weight[r * t + f] = mask[r * t + f];
+        valid++;
+      }
+    });
+    masked = weight.reduce((a, x) => a + x, 0);
+    const out = hubertForward(enc, b.audio, { frameLengths: b.frameLengths, maskTimeIndices: tf.tensor2d(mask, [clips.length, t]), training: true, seed: o.dropoutSeed });
+    const l = maskedPredictionLoss(maskedPredictionLogits(head, out.lastHiddenState), targets, weight);
+    accuracy = l.count ? l.correct.dataSync()[0] / l.count : 0;
+    return l.loss;
+  });
+  return { loss, accuracy, masked, valid };
 }
