@@ -6,6 +6,8 @@
 const BENCHMARKS: Record<string, { summary: string; load: () => Promise<{ run: (argv: string[]) => Promise<void> }> }> = {
   audio: { summary: 'EmoDB decode + fbank + energy + F0 real-time factor, 1 and 2 workers, vs torchaudio Kaldi fbank', load: () => import('./audio') },
   train: { summary: 'training step (fwd + bwd + AdamW) of encoder presets, HuBERT-base and the issue-11 model vs PyTorch: --backend --preset --batch --frames --steps', load: () => import('./train') },
+  dp: { summary: 'data-parallel workers: train() step at 1 vs 2 replicas, and the grid as 2 processes x 1 worker vs 1 process x 2 workers (tiny, base): --preset --steps', load: () => import('./dataParallel') },
+  e2e: { summary: 'the main job (runMainJob) reduced to --partitions/--seeds, once per kernel set (wasm, native) on fresh runs folders with features/ copied from --from: wall + cpu per stage', load: () => import('./endToEnd') },
   products: { summary: 'which product forms (untransposed-gradient matMul, block-diagonal attention) win on each wasm kernel set (wasm, native OpenBLAS): --preset tiny,base --steps N', load: () => import('./products') },
   'face-fps': { summary: 'tasks 2-3 targets from face tracks at 10 vs 25 fps on a spread subset of the AV clips: agreement, kappa, tracking time', load: () => import('./faceFps') },
   face: { summary: 'MediaPipe Face Landmarker in Node: frames/s per core with the decode share separate, on mead-samples + av-speech-unlabeled; feature-store worker pool 1..N', load: () => import('./face') },

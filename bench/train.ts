@@ -4,11 +4,12 @@
  *   npm run bench -- train [--backend wasm|cpu|webgpu|tensorflow] [--preset tiny,base,hubert-base,issue-ref]
  *                          [--kernels wasm,native] [--batch B] [--frames T] [--steps N] [--warmup W] [--torch-threads 1] [--no-torch]
  *                          [--torch-device cpu|cuda] [--torch-blas openblas|reference|system] [--torch-ld-path <dir with libblas.so.3>]
- *                          [--conv im2col|native] [--tf-flags WEBGPU_CPU_FORWARD=false,...] [--profile] [--dp-probe] [--out file.json]
+ *                          [--conv im2col|native] [--tf-flags WEBGPU_CPU_FORWARD=false,...] [--profile] [--dp-probe] [--hubert-wasm] [--out file.json]
  *
  * On wasm every preset runs on each kernel set of `--kernels` (default: wasm and, when built, native;
  * lib/accel) in one process, interleaved step by step (wasm, native, native, wasm, ...), so the A/B ratio
- * is measured under the same load. PyTorch gets OpenBLAS by default (`--torch-blas openblas`): Debian's
+ * is measured under the same load; `hubert-base` runs on native only when it is built (on wasm's own kernels its
+ * backward pass aborts, which breaks the process's wasm heap for every later case; `--hubert-wasm` tries anyway). PyTorch gets OpenBLAS by default (`--torch-blas openblas`): Debian's
  * python3-torch links libblas.so.3, and the run puts Debian's OpenBLAS folder holding a libblas.so.3
  * (/usr/lib/<arch>/openblas-pthread) first on its LD_LIBRARY_PATH, whatever the system alternative says;
  * `reference` puts the netlib folder (/usr/lib/<arch>/blas) first, `system` leaves the alternative. Each
@@ -40,7 +41,7 @@ import { join } from 'node:path';
 import { describeBackend, initBackend, parseBackendRequest } from '../lib/backend';
 import { ADDON_PATH, describeKernels, kernelReport, setKernels, type KernelReport, type KernelSet } from '../lib/accel';
 import { goncalves2022Profile } from '../lib/experiments/goncalves2022';
-import { flagNumber, flagString, parseArgs } from '../lib/cli/args';
+import { flagNumber, flagString, parseArgs } from '../lib/args';
 import { EmolabError } from '../lib/errors';
 import { encoderConfig, type EncoderConfig } from '../lib/models/encoder';
 import { createModel, forward } from '../lib/models/heads';
@@ -446,12 +447,12 @@ const mib = (b: number): string => (b / 2 ** 20).toFixed(0);
  * median wall time and of the median process CPU time (the like-for-like figure for 1 thread on a loaded
  * machine; with n threads torch's CPU time sums its threads, so compare wall time there).
  */
-export function formatTable(backend: string, ours: CaseResult[], torch: Record<string, TorchResult[]>): string {
+export function formatTable(backend: string, ours: CaseResult[], torch: Record<string, TorchResult[]>, defaultEncoder?: string): string {
   const threads = Object.keys(torch).map(Number).sort((a, b) => a - b);
   const head = ['preset', 'kernels', 'batch x frames', 'params', `${backend} ms wall/cpu`, 'fwd ms', 'samples/s', 'peak tf MiB', 'peak RSS MiB',
     ...threads.flatMap((t) => [`torch@${t} ms wall/cpu`, `ours/torch@${t} wall/cpu`])];
   const rows = ours.map((r) => {
-    const cells = [r.preset, r.kernels ?? '-', `${r.batch} x ${r.frames}`, `${(r.params / 1e6).toFixed(2)} M`, `${fmt(r.ms_median)} / ${fmt(r.cpu_ms_median)}`,
+    const cells = [r.preset === defaultEncoder ? `${r.preset} (= cpu profile encoder)` : r.preset, r.kernels ?? '-', `${r.batch} x ${r.frames}`, `${(r.params / 1e6).toFixed(2)} M`, `${fmt(r.ms_median)} / ${fmt(r.cpu_ms_median)}`,
       fmt(r.forward_ms_median), fmt(r.samples_per_s), mib(r.peak_tf_bytes), mib(r.peak_rss_bytes)];
     for (const t of threads) {
       const tr = torch[t]?.find((x) => x.preset === r.preset);
@@ -468,10 +469,10 @@ export function formatTable(backend: string, ours: CaseResult[], torch: Record<s
 export async function run(argv: string[]): Promise<void> {
   const a = parseArgs('bench train', argv, {
     values: ['backend', 'preset', 'kernels', 'batch', 'frames', 'steps', 'warmup', 'torch-threads', 'torch-device', 'torch-blas', 'torch-ld-path', 'out', 'conv', 'tf-flags'],
-    booleans: ['no-torch', 'profile', 'dp-probe'],
+    booleans: ['no-torch', 'profile', 'dp-probe', 'hubert-wasm'],
   });
   if (a.flags.help) {
-    console.log('usage: npm run bench -- train [--backend wasm|cpu|webgpu|tensorflow] [--preset tiny,base,hubert-base,issue-ref] [--kernels wasm,native] [--batch B] [--frames T] [--steps N] [--warmup W] [--torch-threads 1] [--torch-device cpu|cuda] [--torch-blas openblas|reference|system] [--torch-ld-path DIR] [--conv im2col|native] [--tf-flags NAME=v,...] [--no-torch] [--profile] [--dp-probe] [--out file]');
+    console.log('usage: npm run bench -- train [--backend wasm|cpu|webgpu|tensorflow] [--preset tiny,base,hubert-base,issue-ref] [--kernels wasm,native] [--batch B] [--frames T] [--steps N] [--warmup W] [--torch-threads 1] [--torch-device cpu|cuda] [--torch-blas openblas|reference|system] [--torch-ld-path DIR] [--conv im2col|native] [--tf-flags NAME=v,...] [--no-torch] [--profile] [--dp-probe] [--hubert-wasm] [--out file]');
     return;
   }
   const report = await initBackend(parseBackendRequest(flagString(a, 'backend') ?? process.env.EMOLAB_BACKEND));
@@ -507,9 +508,12 @@ export async function run(argv: string[]): Promise<void> {
     const spec = caseSpec(preset, flagNumber(a, 'bench train', 'batch', d.batch)!, flagNumber(a, 'bench train', 'frames', d.frames)!, conv);
     const steps = flagNumber(a, 'bench train', 'steps', d.steps)!;
     const warmup = flagNumber(a, 'bench train', 'warmup', d.warmup)!;
+    // HuBERT-base's backward pass aborts wasm's own kernels (heap exhausted, bench/NOTES.md) and an abort
+    // poisons the process's wasm heap for every later case: with native kernels built it runs on those only.
+    const sets = preset === 'hubert-base' && kernelSets.includes('native') && !a.flags['hubert-wasm'] ? ['native' as const] : kernelSets;
     let rs: CaseResult[];
     try {
-      rs = runCaseAB(spec, steps, warmup, kernelSets);
+      rs = runCaseAB(spec, steps, warmup, sets);
     } catch (e) {
       // e.g. HuBERT-base's backward pass on wasm ("memory access out of bounds"): keep the other presets' results.
       const message = e instanceof Error ? e.message : String(e);
@@ -553,7 +557,7 @@ export async function run(argv: string[]): Promise<void> {
       console.log(`  data-parallel probe ${r.preset}: step(B=${r.batch}) ${fmt(r.cpu_ms_median)} ms cpu; step(B=${r.batch / 2}) ${fmt(half.cpu_ms_median)} ms cpu; gradient exchange of ${r.params} floats ${fmt(ex.wallMs)} ms -> predicted 2-worker speedup on 2 idle cores ${predicted.toFixed(2)}x`);
     }
   }
-  console.log('\n' + formatTable(report.name, ours, torch));
+  console.log('\n' + formatTable(report.name, ours, torch, defaultEncoder));
   for (const f of failures) console.log(`${f.preset}: failed on ${f.backend} (${f.error.split('\n')[0]})`);
   const result = {
     benchmark: 'train', date: new Date().toISOString(), backend: report, tf_flags: tfFlags, conv, cores: availableParallelism(), cpu: cpus()[0]?.model,
