@@ -19,7 +19,7 @@ import { frameEnergyDb } from '../lib/audio/energy';
 import { audioFeatureSet } from '../lib/audio/featureSet';
 import { kaldiFbank } from '../lib/audio/kaldi';
 import { yinPitch } from '../lib/audio/pitch';
-import { flagNumber, flagString, parseArgs } from '../lib/cli/args';
+import { flagNumber, flagString, parseArgs } from '../lib/args';
 import { corpusManifest } from '../lib/data/corpora';
 import { EmolabError } from '../lib/errors';
 import { repoRoot } from '../lib/paths';

@@ -13,7 +13,7 @@
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync, mkdirSync, existsSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
-import { flagNumber, flagString, parseArgs } from '../lib/cli/args';
+import { flagNumber, flagString, parseArgs } from '../lib/args';
 import type { Manifest } from '../lib/data/types';
 import { EmolabError } from '../lib/errors';
 import { decodeFrames, probeVideo } from '../lib/face/frames';

@@ -16,7 +16,7 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { initBackend } from '../lib/backend';
 import { ADDON_PATH, PRODUCTS_BY_KERNELS, overrideProducts, setKernels, type KernelSet, type ProductChoice } from '../lib/accel';
-import { flagNumber, flagString, parseArgs } from '../lib/cli/args';
+import { flagNumber, flagString, parseArgs } from '../lib/args';
 import { EmolabError } from '../lib/errors';
 import { repoRoot } from '../lib/paths';
 import { runInfo } from '../lib/runinfo';

@@ -6,23 +6,18 @@
  *   emolab features [extract] --corpus <corpus> [--out <store dir>] [--workers N] [--shard-size 32] [--limit N]
  *     (<corpus>: lib/data/corpora CORPUS_HELP; --out defaults to $EMOLAB_RUNS/features/<corpus key>)
  *
- * To add a subcommand (e.g. `features face`), add one entry to FEATURE_SUBCOMMANDS with a lazy import of a
- * module exporting `run(argv)`.
+ * These are the audio subcommands; the commands layer adds those of other stages (`features face`,
+ * lib/commands/features.ts) through `run`'s `extra` table, so this stage imports no other stage's command.
  */
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
-import { corpusFlag, flagInt, flagNumber, flagString, parseArgs } from '../cli/args';
+import { corpusFlag, flagInt, flagNumber, flagString, parseArgs, type Subcommand } from '../args';
 import { CORPUS_CHOICES } from '../data/corpora';
 import { EmolabError } from '../errors';
 
-export interface FeaturesSubcommand {
-  name: string;
-  summary: string;
-  usage: string;
-  run: (argv: string[]) => Promise<number | void>;
-}
+export type FeaturesSubcommand = Subcommand;
 
-/** The subcommand table: one line per feature family. */
+/** The audio subcommand table: one line per feature family. */
 export const FEATURE_SUBCOMMANDS: FeaturesSubcommand[] = [
   {
     name: 'fbank',
@@ -37,12 +32,6 @@ export const FEATURE_SUBCOMMANDS: FeaturesSubcommand[] = [
     run: (argv) => runParity('mfcc', argv),
   },
   {
-    name: 'face',
-    summary: 'face features of one video (MediaPipe landmarks, blendshapes, FACS AUs, facial activation) -> one safetensors file',
-    usage: 'emolab features face <video> --out x.safetensors [--fps 30] [--max-side 640] [--max-gap 5] [--faces 2] [--max-frames N] [--thresholds AU12=0.3,...] [--force]',
-    run: async (argv) => (await import('../face/cli')).runFeaturesFace(argv),
-  },
-  {
     name: 'extract',
     summary: 'audio features (fbank, energy, F0) of a whole corpus into a resumable feature store; --shard i/n (0-based) computes part i of n into its own --out, joined by `emolab store merge`; --rebuild replaces a store of other settings',
     usage: `emolab features [extract] --corpus ${CORPUS_CHOICES} [--out <store dir>] [--workers N] [--shard-size 32] [--limit N] [--shard i/n --out <part dir>] [--rebuild]   (--out default: $EMOLAB_RUNS/features/<corpus key>)`,
@@ -50,18 +39,21 @@ export const FEATURE_SUBCOMMANDS: FeaturesSubcommand[] = [
   },
 ];
 
-export function featuresHelp(): string {
-  const w = Math.max(...FEATURE_SUBCOMMANDS.map((s) => s.name.length));
-  return ['usage: emolab features <subcommand> [options]', '', 'subcommands:', ...FEATURE_SUBCOMMANDS.map((s) => `  ${s.name.padEnd(w)}  ${s.summary}\n  ${' '.repeat(w)}  ${s.usage}`)].join('\n');
+export function featuresHelp(extra: readonly FeaturesSubcommand[] = []): string {
+  const table = [...FEATURE_SUBCOMMANDS, ...extra];
+  const w = Math.max(...table.map((s) => s.name.length));
+  return ['usage: emolab features <subcommand> [options]', '', 'subcommands:', ...table.map((s) => `  ${s.name.padEnd(w)}  ${s.summary}\n  ${' '.repeat(w)}  ${s.usage}`)].join('\n');
 }
 
-export async function run(argv: string[]): Promise<number | void> {
+/** `emolab features ...`; `extra`: subcommands of other stages, supplied by the commands layer. */
+export async function run(argv: string[], extra: readonly FeaturesSubcommand[] = []): Promise<number | void> {
   const [name, ...rest] = argv;
-  if (!name || name === '--help' || name === '-h' || name === 'help') { console.log(featuresHelp()); return name ? 0 : 2; }
+  if (!name || name === '--help' || name === '-h' || name === 'help') { console.log(featuresHelp(extra)); return name ? 0 : 2; }
   // `emolab features --corpus <corpus> ...` is `emolab features extract --corpus <corpus> ...`.
   if (name.startsWith('--')) return runExtract(argv);
-  const sub = FEATURE_SUBCOMMANDS.find((s) => s.name === name);
-  if (!sub) throw new EmolabError('cli', `emolab features: unknown subcommand "${name}" (known: ${FEATURE_SUBCOMMANDS.map((s) => s.name).join(', ')})`);
+  const table = [...FEATURE_SUBCOMMANDS, ...extra];
+  const sub = table.find((s) => s.name === name);
+  if (!sub) throw new EmolabError('cli', `emolab features: unknown subcommand "${name}" (known: ${table.map((s) => s.name).join(', ')})`);
   if (rest.includes('--help') || rest.includes('-h')) { console.log(`usage: ${sub.usage}\n\n${sub.summary}`); return 0; }
   return sub.run(rest);
 }

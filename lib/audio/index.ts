@@ -21,8 +21,6 @@ export { deltas, withDeltas, meanVarStats, applyMeanVar, utteranceMvn, speakerSt
 export type { MeanVarStats } from './normalize';
 export { audioFeatureSet, computeAudioFeatures } from './featureSet';
 export type { AudioFeatureOptions, AudioFeatures } from './featureSet';
-export { FEATURE_SUBCOMMANDS } from './cli';
-export type { FeaturesSubcommand } from './cli';
 export { clipProsody, withSpeakerF0 } from './prosody';
 export type { ClipProsody, ProsodyInput } from './prosody';
 export { clipFeaturesFigure, groupBoxFigure, melFilterbankFigure, waveformEnvelope } from './plots';

@@ -9,7 +9,7 @@
  */
 import { EmolabError } from '../errors';
 import { datasetDir } from '../paths';
-import { flagFloat, flagInt, flagNumber, flagString, parseArgs } from '../cli/args';
+import { flagFloat, flagInt, flagNumber, flagString, parseArgs } from '../args';
 import { writeJsonAtomic } from '../atomic';
 import { corpusManifest, CORPUS_CHOICES } from './corpora';
 import { CREMAD_LAYOUT, CREMAD_PARTITIONS_LAYOUT, loadCremadPartition, mediaPresent } from './cremad';

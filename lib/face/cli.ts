@@ -1,11 +1,11 @@
 /**
  * `emolab features face <video> --out <file.safetensors>`: face features of one video (landmarks,
  * blendshapes, AUs, activation, face_found, times) in one safetensors file. Registered as a
- * subcommand of `emolab features` (lib/audio/cli.ts); `run` is the same command stand-alone.
+ * subcommand of `emolab features` by the commands layer (lib/commands/features.ts); `run` is the same command stand-alone.
  */
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { flagNumber, flagString, parseArgs } from '../cli/args';
+import { flagNumber, flagString, parseArgs } from '../args';
 import { EmolabError } from '../errors';
 import { AU_NAMES } from './aus';
 import { extractFaceFeatures, writeFaceFeatures } from './features';

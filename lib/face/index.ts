@@ -10,7 +10,6 @@
  * - ./procrustes   similarity (Procrustes) alignment, 3-D (Horn quaternions) and 2-D
  * - ./activation   facialActivation(landmarks): rigid motion removed, inter-ocular units, upper/lower face
  * - ./features     per-video safetensors file and the "face" feature set of lib/store
- * - ./modelFetch   model registry (name, URL, sha256, file) and verified downloads; ./modelsCli `emolab models`
  * - ./cli          `emolab features face <video> --out x.safetensors`
  */
 export * from './frames';
@@ -21,4 +20,3 @@ export * from './aus';
 export * from './procrustes';
 export * from './activation';
 export * from './features';
-export * from './modelFetch';

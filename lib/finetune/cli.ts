@@ -5,7 +5,7 @@
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { labelSetFiles } from '../pseudo/labelsets';
-import { corpusFlag, flagChoice, flagFloat, flagInt, flagList, flagString, parseArgs, type ParsedArgs } from '../cli/args';
+import { corpusFlag, flagChoice, flagFloat, flagInt, flagList, flagString, parseArgs, type ParsedArgs } from '../args';
 import { corpusRef, isNamedCorpus } from '../data/corpora';
 import { openFeatureStore } from '../store/featureStore';
 import { SER_CLASS_CHOICES } from './protocols';

@@ -16,7 +16,7 @@
  */
 import { join } from 'node:path';
 import { EmolabError } from '../errors';
-import { corpusFlag, flagFloat, flagInt, flagString, parseArgs, type ParsedArgs } from '../cli/args';
+import { corpusFlag, flagFloat, flagInt, flagString, parseArgs, type ParsedArgs } from '../args';
 import { CORPUS_CHOICES, resolveCorpus } from '../data/corpora';
 import { assertWritable, resultsDir } from '../paths';
 import { writeJsonAtomic } from '../atomic';

@@ -3,7 +3,7 @@
  * fine-tuning records under runs/ser, without retraining, into each experiment's own folders
  * ($EMOLAB_RUNS/ser/<experiment>/tables and .../figures; lib/paths experimentOutputs), or --out DIR.
  */
-import { flagString, parseArgs } from '../cli/args';
+import { flagString, parseArgs } from '../args';
 import { closeFigureExporter } from '../show/export';
 import { requireSerReports, type SerReport } from './ser';
 import { exportReference, referenceRoot } from './reference';

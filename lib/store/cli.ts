@@ -8,7 +8,7 @@
  *       show how a manifest is split into N shards (clips and seconds per shard), without computing anything.
  */
 import { resolve } from 'node:path';
-import { flagNumber, flagString, parseArgs } from '../cli/args';
+import { flagNumber, flagString, parseArgs } from '../args';
 import { EmolabError } from '../errors';
 
 export const STORE_USAGE = [

@@ -5,7 +5,7 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseArgs } from '../cli/args';
+import { parseArgs } from '../args';
 import { EmolabError } from '../errors';
 import { formatVerifyReport, verifyRun } from './hashes';
 import { formatStoreReport, isFeatureStore, verifyFeatureStore } from './store';

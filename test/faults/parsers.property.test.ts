@@ -20,7 +20,7 @@ import { openFeatureStore } from '../../lib/store/featureStore';
 import { parseHeader, readSafetensors, encodeSafetensors } from '../../lib/store/safetensors';
 import { readLabelSet } from '../../lib/pseudo/labelsets';
 import { verifyRun, safeRelative } from '../../lib/verify/hashes';
-import { parseArgs } from '../../lib/cli/args';
+import { parseArgs } from '../../lib/args';
 
 const dir = mkdtempSync(join(tmpdir(), 'emolab faults property é '));
 after(() => rmSync(dir, { recursive: true, force: true }));

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { parseArgs } from '../../lib/cli/args';
+import { parseArgs } from '../../lib/args';
 import { progressLine, formatDuration } from '../../lib/show/progress';
 import { firstFailure } from '../../lib/report/notebooks';
 import { datasetDir } from '../../lib/paths';

@@ -1,7 +1,7 @@
 import { describeBackend, initBackend, parseBackendRequest } from '../backend';
 import { describeWorkers } from '../accel/workers';
 import { EmolabError } from '../errors';
-import { parseArgs } from './args';
+import { parseArgs } from '../args';
 
 const BACKENDS = ['auto', 'tensorflow', 'webgpu', 'wasm', 'cpu'];
 

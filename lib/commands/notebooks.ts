@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { listNotebooks, runNotebooks } from '../report/notebooks';
 import { profileName } from '../profile';
-import { flagString, parseArgs } from './args';
+import { flagString, parseArgs } from '../args';
 
 export async function run(argv: string[]): Promise<number> {
   const a = parseArgs('notebooks', argv, { values: ['scratch'], booleans: ['in-place'] });

@@ -3,7 +3,15 @@
  * and boolean `--flag`. Unknown flags are an error naming the command, so a typo never runs a
  * different experiment than intended.
  */
-import { EmolabError } from '../errors';
+import { EmolabError } from './errors';
+
+/** One command or subcommand of `emolab`: its name, one-line summary, usage line, and what runs it. */
+export interface Subcommand {
+  name: string;
+  summary: string;
+  usage: string;
+  run: (argv: string[]) => Promise<number | void>;
+}
 
 export interface ParsedArgs {
   positionals: string[];

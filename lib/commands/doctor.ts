@@ -4,7 +4,7 @@
  * now; every line names the jobs that need it. Exit 1 when a required check of the selected jobs fails.
  */
 import { allRequiredOk, formatChecks, jobChecks, JOBS, type JobName } from '../doctor';
-import { corpusFlag, flagChoice, parseArgs } from './args';
+import { corpusFlag, flagChoice, parseArgs } from '../args';
 
 export async function run(argv: string[] = []): Promise<number> {
   const a = parseArgs('doctor', argv, { values: ['job', 'corpus'] });

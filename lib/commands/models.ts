@@ -1,15 +1,15 @@
 /**
  * `emolab models list | fetch [name ...] | verify [name ...]`: the model files of MODEL_SPECS
- * (./modelFetch) under EMOLAB_MODELS — listed with their state, downloaded from their official URL
+ * (lib/fetch/models) under EMOLAB_MODELS — listed with their state, downloaded from their official URL
  * with sha256 verification, or re-verified in place.
  */
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseArgs } from '../cli/args';
+import { parseArgs } from '../args';
 import { EmolabError, errorMessage } from '../errors';
 import { modelsRoot } from '../paths';
-import { fetchModel, MODEL_SPECS, modelSpec, verifyModelFile } from './modelFetch';
-import { fetchHubertBase, HUBERT_BASE, hubertBaseDir, validateHubertFiles } from '../models/hubertFetch';
+import { fetchModel, HUBERT_BASE, MODEL_SPECS, modelSpec, verifyModelFile } from '../fetch/models';
+import { fetchHubertBase, hubertBaseDir, validateHubertFiles } from '../models/hubertFetch';
 
 /** Models made of several files, validated by structure (lib/models/hubertFetch), not by one sha256. */
 const FOLDER_MODELS = [HUBERT_BASE.name] as const;
