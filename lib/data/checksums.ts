@@ -3,9 +3,9 @@
  * (e.g. ./emodb-sha256.json), and checked against a downloaded copy (`verifyChecksums`), so a
  * truncated or altered download is caught file by file.
  */
-import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { sha256File } from '../hash';
 import { progress } from '../show/progress';
 
 export interface ChecksumList {
@@ -13,10 +13,6 @@ export interface ChecksumList {
   source: string;
   /** relative path (forward slashes) -> lower-case hex SHA-256 */
   files: Record<string, string>;
-}
-
-export function sha256File(file: string): string {
-  return createHash('sha256').update(readFileSync(file)).digest('hex');
 }
 
 /** SHA-256 of each listed file under root (sorted by path). */

@@ -28,6 +28,7 @@ export * from './folder';
 export * from './checksums';
 export * from './zip';
 export * from './fetch';
+export * from './gridFetch';
 export * from './corpora';
 export * from './summaries';
 export * from './plots';

@@ -19,7 +19,8 @@ import type { HfleaSettings } from '../align/experiment';
 import type { HfleaConfig } from '../align/hflea';
 import { hfleaBaseDefaults, hfleaTinyDefaults } from '../align/hflea';
 import { EmolabError } from '../errors';
-import { HUBERT_BASE, hubertBaseDir } from '../models/hubertFetch';
+import { HUBERT_BASE } from '../fetch/models';
+import { hubertBaseDir } from '../models/hubertFetch';
 import { profileName, type ProfileName } from '../profile';
 
 export type Li2024Settings = HfleaSettings & { paper: 'li2024'; profile: ProfileName };

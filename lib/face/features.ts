@@ -26,7 +26,7 @@ import type { FeatureSet, FrameMatrix } from '../store/featureStore';
 import { facialActivation, type FacialActivation } from './activation';
 import { AU_NAMES, auPresence, auThresholds, blendshapesToAus } from './aus';
 import { BLENDSHAPE_NAMES, createFaceLandmarker, N_BLENDSHAPES, N_LANDMARKS, tasksVisionVersion, type FaceLandmarkerSession } from './landmarker';
-import { MODEL_SPECS } from './modelFetch';
+import { MODEL_SPECS } from '../fetch/models';
 import { trackFaces, usableMask, type FaceTrack, type TrackOptions } from './track';
 
 export interface FaceFeatureOptions extends TrackOptions {

@@ -23,7 +23,7 @@ import type { FaceLandmarker as MpFaceLandmarker, FaceLandmarkerResult } from '@
 import { EmolabError, errorMessage } from '../errors';
 import { repoRoot } from '../paths';
 import { SoftOffscreenCanvas, GL_STAND_IN_FOR } from './glStandIn';
-import { modelFile, MODEL_SPECS, verifyModelFile } from './modelFetch';
+import { modelFile, MODEL_SPECS, verifyModelFile } from '../fetch/models';
 
 export const N_LANDMARKS = 478;
 export const N_BLENDSHAPES = 52;

@@ -20,7 +20,8 @@ import { decodeAudio } from '../audio/decode';
 import { parseArgs, flagInt, flagString } from '../args';
 import { EmolabError } from '../errors';
 import { writeSafetensors } from '../store/safetensors';
-import { fetchHubertBase, HUBERT_BASE } from './hubertFetch';
+import { HUBERT_BASE } from '../fetch/models';
+import { fetchHubertBase } from './hubertFetch';
 import { disposeHubert, disposeHubertOutput, hubertForward, loadHubert, normalizeSignal } from './hubert';
 
 export const HUBERT_USAGE = [

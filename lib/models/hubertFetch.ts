@@ -3,27 +3,25 @@
  * as two files under `$EMOLAB_MODELS/hubert-base-ls960/`: `config.json` and `model.safetensors`, from
  * https://huggingface.co/facebook/hubert-base-ls960/resolve/main/.
  *
- * No sha256 is pinned for these files (they could not be fetched where this was written), so a
- * download is validated by structure instead, before it is moved into place: config.json must parse
+ * The registry entry (URLs, file names) is lib/fetch/models HUBERT_BASE; the files download through
+ * lib/fetch/download (resumable, timeouts, offline errors naming the URL). No sha256 is pinned for
+ * these files (they could not be fetched where this was written), so a download is validated by
+ * structure instead, before it is moved into place: config.json must parse
  * as a HuBERT config, and the safetensors header must hold every tensor that config needs with the
  * right shape (checked from the header alone, before any weight is read). A partial or wrong file
  * therefore never lands at the final path.
  */
-import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { EmolabError, errorMessage } from '../errors';
+import { EmolabError } from '../errors';
+import { downloadResumable } from '../fetch/download';
+import { HUBERT_BASE } from '../fetch/models';
 import { modelsRoot } from '../paths';
 import { readSafetensorsHeader } from '../store/safetensors';
 import { canonicalHubertName, hubertParamShapes } from './hubert';
 import { loadHubertConfig } from './hubertConfig';
 
-export const HUBERT_BASE = {
-  name: 'hubert-base-ls960',
-  baseUrl: 'https://huggingface.co/facebook/hubert-base-ls960/resolve/main/',
-  files: ['config.json', 'model.safetensors'],
-} as const;
-
-export const hubertBaseFetchCommand = 'npx emolab hubert fetch';
+export const hubertBaseFetchCommand = HUBERT_BASE.fetchCommand;
 
 /** Where the base checkpoint lives (whether or not it is there). */
 export function hubertBaseDir(env: NodeJS.ProcessEnv = process.env): string {
@@ -57,17 +55,6 @@ export function validateHubertFiles(configFile: string, weightsFile: string): vo
   }
 }
 
-async function download(url: string, target: string, finalPath: string): Promise<number> {
-  let res: Response;
-  try { res = await fetch(url, { redirect: 'follow' }); } catch (e) {
-    throw new EmolabError('models', `cannot download ${url}: ${errorMessage(e)}`, { file: finalPath, hint: `offline? download it by other means and place it at ${finalPath}` });
-  }
-  if (!res.ok || !res.body) throw new EmolabError('models', `download of ${url} failed: HTTP ${res.status}`, { file: finalPath });
-  const buf = Buffer.from(await res.arrayBuffer());
-  writeFileSync(target, buf);
-  return buf.byteLength;
-}
-
 /**
  * Download config.json and model.safetensors into `$EMOLAB_MODELS/hubert-base-ls960/` (to temporary
  * names, validated together, then renamed). Files already present and valid are kept unless `force`.
@@ -81,17 +68,21 @@ export async function fetchHubertBase(opts: { force?: boolean; log?: (s: string)
     return { dir, status: 'present' };
   }
   mkdirSync(dir, { recursive: true });
-  const tmp = final.map((f) => `${f}.part-${process.pid}`);
-  try {
-    for (let i = 0; i < final.length; i++) {
-      log(`downloading ${HUBERT_BASE.baseUrl + HUBERT_BASE.files[i]} ...`);
-      const n = await download(HUBERT_BASE.baseUrl + HUBERT_BASE.files[i], tmp[i], final[i]);
-      log(`  ${(n / 1e6).toFixed(1)} MB`);
-    }
-    validateHubertFiles(tmp[0], tmp[1]);
-    tmp.forEach((t, i) => renameSync(t, final[i]));
-  } finally {
-    for (const t of tmp) rmSync(t, { force: true });
+  // each file downloads (resumably, lib/fetch) to <file>.download; both are validated together, then renamed
+  const tmp = final.map((f) => `${f}.download`);
+  for (let i = 0; i < final.length; i++) {
+    const url = HUBERT_BASE.baseUrl + HUBERT_BASE.files[i];
+    log(`downloading ${url} ...`);
+    const r = await downloadResumable(url, tmp[i], { what: `HuBERT Base ${HUBERT_BASE.files[i]}`, stage: 'models', quiet: true,
+      hint: `run ${hubertBaseFetchCommand} again (a partial download is resumed); offline: download ${HUBERT_BASE.files.map((f) => HUBERT_BASE.baseUrl + f).join(' and ')} by other means and place them in ${dir}/` });
+    log(`  ${(r.bytes / 1e6).toFixed(1)} MB${r.resumedFrom ? ` (resumed at ${(r.resumedFrom / 1e6).toFixed(1)} MB)` : ''}`);
   }
+  try {
+    validateHubertFiles(tmp[0], tmp[1]);
+  } catch (e) {
+    for (const t of tmp) rmSync(t, { force: true }); // a wrong pair is not kept for a resume
+    throw e;
+  }
+  tmp.forEach((t, i) => renameSync(t, final[i]));
   return { dir, status: 'downloaded' };
 }

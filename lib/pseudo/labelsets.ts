@@ -22,7 +22,7 @@ import { EmolabError } from '../errors';
 import type { QuarantinedItem } from '../data/types';
 import { writeJsonAtomic } from '../atomic';
 import { readSafetensors, writeSafetensors, type TensorInput, type TensorMap } from '../store/safetensors';
-import { sha256File } from '../verify/hashes';
+import { sha256File } from '../hash';
 
 export const PSEUDO_TASKS = ['energy', 'activation', 'au', 'clusters'] as const;
 export type PseudoTask = (typeof PSEUDO_TASKS)[number];

@@ -6,10 +6,10 @@
  * reports each one as ok, changed (bytes differ: a corrupt copy, a half-written file, an edit) or
  * missing. Hashing streams the file in 1 MiB blocks, so a multi-GB checkpoint needs no more memory.
  */
-import { closeSync, existsSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
-import { createHash } from 'node:crypto';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { isAbsolute, join, normalize, resolve, sep } from 'node:path';
 import { EmolabError, errorMessage } from '../errors';
+import { sha256File } from '../hash';
 
 /** One output file as recorded in a run manifest. */
 export interface OutputRecord {
@@ -19,23 +19,6 @@ export interface OutputRecord {
 
 /** `outputs` of a run manifest: relative path -> hash and size. */
 export type OutputHashes = Record<string, OutputRecord>;
-
-/** SHA-256 (hex) of a file, read in 1 MiB blocks. */
-export function sha256File(file: string): string {
-  const h = createHash('sha256');
-  const buf = Buffer.alloc(1 << 20);
-  const fd = openSync(file, 'r');
-  try {
-    for (;;) {
-      const n = readSync(fd, buf, 0, buf.length, null);
-      if (n === 0) break;
-      h.update(buf.subarray(0, n));
-    }
-  } finally {
-    closeSync(fd);
-  }
-  return h.digest('hex');
-}
 
 /** A run-relative path that stays inside the run folder (no absolute paths, no `..`). Pure. */
 export function safeRelative(rel: string): boolean {

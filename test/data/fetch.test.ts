@@ -7,8 +7,8 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { crc32 } from 'node:zlib';
 import { EmolabError } from '../../lib/errors';
-import { emodbChecksums, verifyEmodb, fetchEmodb, fetchCremad, downloadResumable, listZip, readZipEntry, type ChecksumList } from '../../lib/data';
-import { fetchGrid, parseGridSpeakers, GRID_VIDEO_SPEAKERS, type GridChecksums } from '../../lib/data/fetch';
+import { emodbChecksums, verifyEmodb, fetchEmodb, fetchCremad, listZip, readZipEntry, type ChecksumList } from '../../lib/data';
+import { fetchGrid, parseGridSpeakers, GRID_VIDEO_SPEAKERS, type GridChecksums } from '../../lib/data/gridFetch';
 import { unlabeledAvManifest } from '../../lib/data/folder';
 import { ffmpegBinaries } from '../../lib/media/ffmpeg';
 import { createHash } from 'node:crypto';
@@ -126,18 +126,6 @@ test('zip reader: CRC mismatch is detected', () => {
   zip[30 + 5] = 'j'.charCodeAt(0); // first data byte
   writeFileSync(file, zip);
   assert.throws(() => readZipEntry(file, e), /CRC/);
-});
-
-test('downloadResumable: HTTP errors are reported', async () => {
-  const server = createServer((_req, res) => { res.writeHead(404); res.end(); });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  try {
-    const port = (server.address() as { port: number }).port;
-    const file = join(mkdtempSync(join(tmpdir(), 'dl-')), 'x.bin');
-    await assert.rejects(downloadResumable(`http://127.0.0.1:${port}/x`, file, { quiet: true }), /HTTP 404/);
-  } finally {
-    server.close();
-  }
 });
 
 test('CREMA-D fetch without git-lfs or network: clear error with the manual path', async () => {

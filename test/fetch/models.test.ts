@@ -6,7 +6,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } fro
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { fetchModel, MODEL_SPECS, modelSpec, verifyModelFile, type ModelSpec } from '../../lib/face/modelFetch';
+import { fetchModel, MODEL_SPECS, modelSpec, verifyModelFile, type ModelSpec } from '../../lib/fetch/models';
 
 const root = join(import.meta.dirname, '..', '..');
 const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
