@@ -26,15 +26,15 @@ import { errorMessage } from './errors';
 import {
   audioStoreDir, avAudioStoreDir, avCorpusName, checkMemory, faceLabelsDir, faceStoreDir, goncalves2022Settings, serExperimentSettings, type Goncalves2022Settings,
 } from './experiments/goncalves2022';
-import { runSerExperiment, tableFailures, type ModelFailure, type SerExperimentResult } from './finetune/experiment';
+import { runSerExperiment, type SerExperimentResult } from './finetune/experiment';
+import { tableFailures, type ModelFailure } from './finetune/failures';
 import { runsRoot } from './paths';
 import { avTasksMissing } from './doctor';
 import { ensureFaceLabelSets, selectClips } from './pseudo/faceLabels';
 import { balanceShares, readLabelSet } from './pseudo/labelsets';
-import { reportSummary } from './report/cli';
 import { closeFigureExporter } from './show/export';
 import { formatDuration } from './show/progress';
-import { buildSerReports } from './report/ser';
+import { buildSerReports, reportSummary } from './report/ser';
 import { runInfo } from './runinfo';
 import { writeJsonAtomic } from './atomic';
 import { extractFeatures } from './store/featureStore';

@@ -13,7 +13,7 @@
  *   paper the paper's scale (base encoder, 60 pretraining epochs, both fine-tuning modes), for a GPU;
  *         on the 4 GiB wasm heap its memory check refuses it before any work starts.
  */
-import { createHash } from 'node:crypto';
+import { shortHash } from '../hash';
 import { availableParallelism, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { encoderConfig, type EncoderConfig, type EncoderPreset } from '../models/encoder';
@@ -26,8 +26,10 @@ import type { EnergySetOptions, ActivationSetOptions } from '../pseudo/build';
 import { EmolabError } from '../errors';
 import { corpusRef } from '../data/corpora';
 import { SER_CLASS_CHOICES, serProtocolName, type SerDataSpec } from '../finetune/protocols';
-import type { ArmPretraining, FoldSpeakers, SerExperimentSettings } from '../finetune/experiment';
-import type { FinetuneHyper } from '../finetune/finetune';
+import type { FoldSpeakers } from '../finetune/encoderLookup';
+import type { SerExperimentSettings } from '../finetune/experiment';
+import type { ArmPretraining } from '../finetune/foldPretraining';
+import type { FinetuneHyper } from '../finetune/finetuneFold';
 import { checkTrainingFits, type MemoryBackend } from '../models/memory';
 
 /** The corpora whose talking faces give tasks 2 and 3 their targets (folders under EMOLAB_DATA). */
@@ -272,10 +274,10 @@ export function goncalves2022Settings(profile: ProfileName = profileName(), over
     const others = { ...rest, ...(Object.keys(ftRest).length ? { finetune: ftRest } : {}) };
     const othersChanged = JSON.stringify(merge(p, others as DeepPartial<Goncalves2022Settings>)) !== JSON.stringify(p);
     const name = `${corpusRef(data.corpus).key}${data.testCorpus !== null ? `-to-${corpusRef(data.testCorpus).key}` : ''}${data.classes === 'corpus' ? '-own-classes' : ''}-${profile}`;
-    s.experiment = othersChanged ? `${name}-${createHash('sha256').update(JSON.stringify(others)).digest('hex').slice(0, 8)}` : name;
+    s.experiment = othersChanged ? `${name}-${shortHash(others, 8)}` : name;
   }
   if (changed) {
-    const tag = createHash('sha256').update(JSON.stringify(semantic)).digest('hex').slice(0, 8);
+    const tag = shortHash(semantic, 8);
     if (over?.experiment === undefined && !otherCorpus) s.experiment = `${p.experiment}-${tag}`;
     // Pretraining folders follow the settings, not the name: a named experiment with other
     // pretext settings must not overwrite the profile's reference encoders.

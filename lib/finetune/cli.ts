@@ -17,9 +17,9 @@ import type { MemoryBackend } from '../models/memory';
 import { assertWritable, experimentOutputs, runsRoot } from '../paths';
 import type { FeatureNormalization } from '../train/batches';
 import { closeFigureExporter } from '../show/export';
-import { buildSerReports } from '../report/ser';
-import { reportSummary } from '../report/cli';
-import { runSerExperiment, tableFailures } from './experiment';
+import { buildSerReports, reportSummary } from '../report/ser';
+import { runSerExperiment } from './experiment';
+import { tableFailures } from './failures';
 import type { FinetuneMode } from './results';
 
 export const FINETUNE_USAGE = [

@@ -5,12 +5,16 @@
  * frozen-encoder and full fine-tuning; class-balanced sampling; EmoDB speaker-independent folds
  * and the CREMA-D partitions. Test speakers are kept out of pretraining too: encoders pretrained on
  * the SER corpus itself (task 1 on EmoDB) are pretrained once per fold without the fold's test
- * speakers (`ensureFoldPretraining`), and `findPretrainedEncoders(root, { fold })` refuses any
- * encoder whose run.json shows it heard them. One JSON record per trained model under runs/ser/ (./results), read
+ * speakers (./foldPretraining), and the encoder lookup (./encoderLookup) refuses any encoder whose
+ * run.json shows it heard them. One model is trained by ./finetuneFold; ./experiment runs a whole
+ * experiment; failed models go to failures.json (./failures). One JSON record per trained model under runs/ser/ (./results), read
  * back by lib/report/ser.ts without retraining.
  */
 export * from './results';
-export * from './finetune';
+export * from './finetuneFold';
 export * from './protocols';
 export * from './experiment';
+export * from './encoderLookup';
+export * from './foldPretraining';
+export * from './failures';
 export * from './functionals';

@@ -11,7 +11,7 @@ import { after, test } from 'node:test';
 import type { Clip, Emotion } from '../../lib/data/types';
 import { corpusRef } from '../../lib/data/corpora';
 import { goncalves2022Settings, serExperimentSettings } from '../../lib/experiments/goncalves2022';
-import { heldOutFor } from '../../lib/finetune/experiment';
+import { heldOutFor } from '../../lib/finetune/foldPretraining';
 import { corpusClasses, corpusFolds, serProtocol } from '../../lib/finetune/protocols';
 import { pretrainSettingsFor } from '../../lib/experiments/goncalves2022';
 import { makeFolderCorpus } from '../corpus/shared';

@@ -17,7 +17,7 @@ import { EmolabError } from '../errors';
 import { classificationMetrics } from '../eval/metrics';
 import { createModel, forward, type HeadSpec, type SpeechModel } from '../models/heads';
 import type { EncoderConfig } from '../models/encoder';
-import { deriveSeed, Rng } from '../models/random';
+import { deriveSeed, Rng } from '../random';
 import { disposeParams, type Params } from '../models/layers';
 import { makeBatch, planBatches, type Example } from '../train/batches';
 import { loadParams, readCheckpoint } from '../train/checkpoint';
@@ -70,6 +70,10 @@ export interface FinetuneFoldArgs {
   runInfo: Record<string, unknown>;
   quiet?: boolean;
   onEpoch?: (record: TrainEpoch, history: TrainEpoch[]) => void;
+  /** Called with the trained model after the test predictions, before it is freed (e.g. to look at its attention). */
+  onModel?: (model: SpeechModel) => void;
+  /** Data-parallel training replicas (lib/train TrainOptions.workers); default as there. */
+  workers?: number;
 }
 
 /** The SER head: attention pooling over valid frames, then a linear layer to the classes. */
@@ -177,8 +181,10 @@ export async function finetuneFold(a: FinetuneFoldArgs): Promise<FoldResult> {
       epochs: a.hyper.epochs, batchSize: a.hyper.batchSize, maxFrames: a.hyper.maxFrames, lr: a.hyper.lr,
       weightDecay: a.hyper.weightDecay, warmup: a.hyper.warmup, patience: a.hyper.patience, monitor: a.hyper.monitor, seed: deriveSeed(a.seed, 0x5e7),
       quiet: a.quiet, label: `finetune ${a.arm}/${a.mode} seed ${a.seed} ${a.fold.name}`, onEpoch: a.onEpoch,
+      ...(a.workers !== undefined ? { workers: a.workers } : {}),
     });
     const probs = predictProbs(model, a.fold.test, a.hyper.batchSize, a.hyper.maxFrames);
+    a.onModel?.(model);
     const truth = a.fold.test.map((e) => e.labels![SER_HEAD]);
     const pred = probs.map(argmax);
     const history: EpochRecord[] = result.history.map((h) => ({

@@ -9,7 +9,7 @@ import { createModel } from '../../lib/models/heads';
 import { disposeParams } from '../../lib/models/layers';
 import { saveCheckpoint } from '../../lib/train/checkpoint';
 import type { Example } from '../../lib/train/batches';
-import { buildSerModel, classBalanced, finetuneFold, trainableParams, SER_HEAD } from '../../lib/finetune/finetune';
+import { buildSerModel, classBalanced, finetuneFold, trainableParams, SER_HEAD } from '../../lib/finetune/finetuneFold';
 import { EmolabError } from '../../lib/errors';
 import { train } from '../../lib/train/trainer';
 import { seededRandom } from '../../lib/eval/stats';
