@@ -24,7 +24,7 @@ import { EmolabError } from '../lib/errors';
 import { encoderConfig } from '../lib/models/encoder';
 import { createModel } from '../lib/models/heads';
 import { disposeParams } from '../lib/models/layers';
-import { Rng } from '../lib/models/random';
+import { Rng } from '../lib/random';
 import { repoRoot } from '../lib/paths';
 import { runInfo } from '../lib/runinfo';
 import type { Example } from '../lib/train/batches';

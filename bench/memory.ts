@@ -23,7 +23,7 @@ import { initBackend } from '../lib/backend';
 import { encoderConfig } from '../lib/models/encoder';
 import { createModel, forward, type HeadSpec } from '../lib/models/heads';
 import { disposeParams } from '../lib/models/layers';
-import { Rng } from '../lib/models/random';
+import { Rng } from '../lib/random';
 import { estimateTrainingMemory, type MemoryBackend } from '../lib/models/memory';
 import { AdamW, clipByGlobalNorm } from '../lib/train/adamw';
 import { headLoss } from '../lib/train/losses';

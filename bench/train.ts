@@ -48,7 +48,7 @@ import { createModel, forward } from '../lib/models/heads';
 import { hubertBaseConfig, type HubertConfig } from '../lib/models/hubertConfig';
 import { hubertForward, initHubert } from '../lib/models/hubert';
 import { ParamFactory, applyDense, attentionPool, conv1d, countParams, disposeParams, type Params } from '../lib/models/layers';
-import { Rng } from '../lib/models/random';
+import { Rng } from '../lib/random';
 import { AdamW, clipByGlobalNorm } from '../lib/train/adamw';
 import { headLoss } from '../lib/train/losses';
 import { repoRoot } from '../lib/paths';

@@ -10,7 +10,7 @@ import { openFeatureStore, type FeatureStore } from '../store/featureStore';
 import { featureNormalizer, type Example, type FeatureNormalization } from '../train/batches';
 import { disposePretrain, pretrain } from '../train/pretrain';
 import type { PretrainSettings } from '../train/pretrainRun';
-import { finetuneFold, SER_HEAD, type FinetuneFoldArgs } from './finetune';
+import { finetuneFold, SER_HEAD, type FinetuneFoldArgs } from './finetuneFold';
 import { writeFoldResult } from './results';
 
 /** One clip of an SER job: its id, speaker and label index; `store`: its feature store when not the job's (cross-corpus test clips). */
@@ -49,8 +49,11 @@ function fbankOf(storeDir: string, id: string): { data: Float32Array; frames: nu
   return v;
 }
 
-/** Train one SER model from a job description; the record is written under job.root. */
-export async function runFinetuneJob(job: FinetuneJob, onEpoch?: (r: unknown) => void): Promise<JobReply> {
+/**
+ * Train one SER model from a job description; the record is written under job.root. `onModel` gets the
+ * trained model before it is disposed (an in-process caller, e.g. lib/finetune/serAttention).
+ */
+export async function runFinetuneJob(job: FinetuneJob, onEpoch?: (r: unknown) => void, onModel?: FinetuneFoldArgs['onModel']): Promise<JobReply> {
   const t0 = Date.now();
   const raw = (cs: JobClip[]) => cs.map((c) => ({ c, ...fbankOf(c.store ?? job.featureStore, c.id) }));
   const train = raw(job.fold.train);
@@ -63,8 +66,9 @@ export async function runFinetuneJob(job: FinetuneJob, onEpoch?: (r: unknown) =>
     fold: { name: job.fold.name, train: ex(train), dev: ex(raw(job.fold.dev)), test: ex(raw(job.fold.test)) },
     classes: job.classes, encoder: job.encoder, hyper: job.hyper,
     configNote: { ...job.configNote, normalization: { mode: job.normalization, stats: norm.stats } },
-    runInfo: job.runInfo, quiet: true,
+    runInfo: job.runInfo, quiet: true, workers: job.workers,
     onEpoch: onEpoch ? (rec) => onEpoch(rec) : undefined,
+    onModel,
   });
   const file = writeFoldResult(r, job.root);
   return { kind: 'finetune', file, metrics: { f1: r.metrics.f1, ua: r.metrics.ua, wa: r.metrics.wa }, bestEpoch: r.bestEpoch, seconds: (Date.now() - t0) / 1000 };

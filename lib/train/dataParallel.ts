@@ -40,7 +40,7 @@ import { productChoice, type ProductChoice } from '../accel/index';
 import { EmolabError, errorMessage } from '../errors';
 import { forward, type ModelConfig, type SpeechModel } from '../models/heads';
 import { encodedLength, subsampling } from '../models/encoder';
-import { deriveSeed } from '../models/random';
+import { deriveSeed } from '../random';
 import { repoRoot } from '../paths';
 import { makeBatch, type Example } from './batches';
 import { batchLoss } from './losses';

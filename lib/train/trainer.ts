@@ -16,7 +16,7 @@ import * as tf from '@tensorflow/tfjs';
 import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { forward, type SpeechModel } from '../models/heads';
-import { deriveSeed } from '../models/random';
+import { deriveSeed } from '../random';
 import { AdamW, clipByGlobalNorm } from './adamw';
 import { makeBatch, planBatches, validateExample, type Example } from './batches';
 import { loadParams, readCheckpoint, saveCheckpoint } from './checkpoint';

@@ -19,7 +19,7 @@ import { initBackend, tf } from '../../lib/backend';
 import { ADDON_PATH, kernelReport, nativeMatMul, productChoice, setKernels } from '../../lib/accel';
 import { createModel, forward } from '../../lib/models/heads';
 import { encoderConfig } from '../../lib/models/encoder';
-import { Rng } from '../../lib/models/random';
+import { Rng } from '../../lib/random';
 import { headLoss } from '../../lib/train/losses';
 import { disposeParams } from '../../lib/models/layers';
 
