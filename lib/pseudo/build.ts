@@ -1,7 +1,7 @@
 /**
  * Corpus-level builders: per-clip inputs (energy curves, activation curves, AU evidence, frame
  * embeddings) -> one label set per task (./labelsets) with its class balance. Pure: the inputs are
- * computed elsewhere (./sources reads media and features), so these run in tests on hand-made
+ * computed elsewhere (./labelerInputs reads media and features), so these run in tests on hand-made
  * data. Clips whose input is unusable (too short for one segment, no frames) are listed in the
  * set's quarantine with the reason; every other clip is labelled.
  */

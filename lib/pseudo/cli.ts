@@ -28,10 +28,10 @@ import { defaultLabelDir } from './labelDir';
 import { auEvidenceFromTrack } from './face';
 import { saveKMeans } from './kmeans';
 import { balanceShares, labelSetFiles, writeLabelSet } from './labelsets';
-import { activationOnAudioGrid } from './activationSource';
+import { activationOnAudioGrid } from './activationOnAudioGrid';
 import { ravdessAuCheck } from './ravdess';
 import { AU_LABELS } from './emfacs';
-import { energyCurves, energyCurvesFromStore, faceTracks, facesFromStore, storedFaceFromTrack, type StoredFace } from './sources';
+import { energyCurves, energyCurvesFromStore, faceTracks, facesFromStore, storedFaceFromTrack, type StoredFace } from './labelerInputs';
 import { openFeatureStore } from '../store/featureStore';
 import type { Segmentation } from './segments';
 

@@ -16,11 +16,11 @@ import type { Clip, Manifest, QuarantinedItem } from '../data/types';
 import { EmolabError } from '../errors';
 import { faceFeatureSet } from '../face/features';
 import { extractFeatures, openFeatureStore } from '../store/featureStore';
-import { activationOnAudioGrid } from './activationSource';
+import { activationOnAudioGrid } from './activationOnAudioGrid';
 import { buildActivationLabelSet, buildAuLabelSet, type ActivationSetOptions } from './build';
 import { auEvidenceFromTrack } from './face';
 import { labelSetFiles, writeLabelSet } from './labelsets';
-import { facesFromStore } from './sources';
+import { facesFromStore } from './labelerInputs';
 
 export interface FaceLabelOptions {
   /** Video frames per second fed to MediaPipe. */

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { auEvidenceFromTrack, auNumber } from '../../lib/pseudo/face';
-import { activationToAudioGrid, framesForDuration } from '../../lib/pseudo/activationSource';
+import { activationToAudioGrid, framesForDuration } from '../../lib/pseudo/activationOnAudioGrid';
 import { auRuleLabel } from '../../lib/pseudo/emfacs';
 import { BLENDSHAPE_NAMES, N_BLENDSHAPES } from '../../lib/face/landmarker';
 import { EmolabError } from '../../lib/errors';

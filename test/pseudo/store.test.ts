@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Clip, Manifest } from '../../lib/data/types';
 import { extractFeatures, openFeatureStore, type FeatureSet } from '../../lib/store/featureStore';
-import { energyCurvesFromStore } from '../../lib/pseudo/sources';
+import { energyCurvesFromStore } from '../../lib/pseudo/labelerInputs';
 import { buildEnergyLabelSet } from '../../lib/pseudo/build';
 import { writeLabelSet, readLabelSet } from '../../lib/pseudo/labelsets';
 

@@ -28,7 +28,7 @@ export function activationToAudioGrid(
   return { activation: resampleToFrames(activation, timesS, n), faceFound: face };
 }
 
-/** Facial activation of a clip's face features (./sources StoredFace), on the audio grid. */
+/** Facial activation of a clip's face features (./labelerInputs StoredFace), on the audio grid. */
 export function activationOnAudioGrid(
   face: { activation: ArrayLike<number>; faceFound: Uint8Array; interpolated: Uint8Array; times: ArrayLike<number> }, nFrames?: number,
 ): { activation: Float32Array; faceFound: Float32Array } {
