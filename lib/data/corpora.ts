@@ -13,7 +13,7 @@
  *
  * `folder:<dir>` (the old `emolab pseudo` form) is accepted with a deprecation line.
  */
-import { createHash } from 'node:crypto';
+import { shortHash } from '../hash';
 import { existsSync, statSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { EmolabError } from '../errors';
@@ -75,7 +75,7 @@ export interface CorpusRef {
 let warnedFolderPrefix = false;
 
 const pathKey = (name: string, abs: string): string =>
-  `${name.replace(/[^A-Za-z0-9_.-]+/g, '_').replace(/^[._]+/, '') || 'corpus'}-${createHash('sha256').update(abs).digest('hex').slice(0, 8)}`;
+  `${name.replace(/[^A-Za-z0-9_.-]+/g, '_').replace(/^[._]+/, '') || 'corpus'}-${shortHash(abs, 8)}`;
 
 /** Parse a corpus argument (no data is read; a path that does not exist is a clear error). */
 export function corpusRef(spec: string): CorpusRef {

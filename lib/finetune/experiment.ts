@@ -20,7 +20,7 @@
  * Features: 80-bin Kaldi log-mel filterbank on the 25 ms / 10 ms grid from the feature store,
  * normalised per the settings (training-set CMVN by default: statistics of the fold's training clips).
  */
-import { sha256File, shortHash } from '../hash';
+import { shortHash } from '../hash';
 import { existsSync, readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { writeJsonAtomic } from '../atomic';
@@ -118,8 +118,6 @@ export interface SerExperimentResult {
 function fingerprint(parts: unknown): string {
   return shortHash(parts, 16);
 }
-
-const hashFile = (file: string): string => sha256File(file).slice(0, 16);
 
 /** Fingerprint of one model: everything that decides it (the encoder's checkpoint by content). */
 function modelFingerprint(s: SerExperimentSettings, init: ArmInit | { kind: 'pretrained'; pretrainFingerprint: string }, mode: FinetuneMode, seed: number, fold: { train: string[]; dev: string[]; test: string[] }): string {

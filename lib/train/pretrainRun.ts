@@ -5,7 +5,7 @@
  * finished run (`finishedPretrainRun`), to resume or restart one (`resumeAllowed`), by lib/finetune
  * to find a pretrained encoder and by lib/report to summarise the runs.
  */
-import { createHash } from 'node:crypto';
+import { shortHash } from '../hash';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeJsonAtomic } from '../atomic';
@@ -112,7 +112,7 @@ export function pretrainConfigFingerprint(s: PretrainSettings): string {
     }
   });
   const canonical = { ...semantic, excludeSpeakers: [...new Set(s.excludeSpeakers)].sort(), labels };
-  return createHash('sha256').update(JSON.stringify(canonical)).digest('hex').slice(0, 16);
+  return shortHash(canonical, 16);
 }
 
 /**
