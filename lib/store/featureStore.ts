@@ -16,7 +16,7 @@
  * - parallel: shards are processed by a pool of worker threads (default one per core); each worker rebuilds the
  *   feature set from `set.ref` (module path + export name + options), since functions cannot cross threads.
  */
-import { createHash } from 'node:crypto';
+import { sha256, shortHash } from '../hash';
 import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, rmSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { basename, join } from 'node:path';
@@ -188,7 +188,7 @@ export const shardFileName = (i: number): string => `shard-${String(i).padStart(
 
 /** Fingerprint of a feature set's settings: name, version and params. Pure. */
 export function settingsFingerprint(set: { name: string; version: string; params: Record<string, unknown> }): string {
-  return createHash('sha256').update(JSON.stringify({ name: set.name, version: set.version, params: set.params })).digest('hex').slice(0, 32);
+  return shortHash({ name: set.name, version: set.version, params: set.params }, 32);
 }
 
 /**
@@ -197,7 +197,7 @@ export function settingsFingerprint(set: { name: string; version: string; params
  * from the same clips. Pure.
  */
 export function manifestFingerprint(manifest: Pick<Manifest, 'corpus' | 'clips'>): string {
-  const h = createHash('sha256');
+  const h = sha256();
   h.update(JSON.stringify({ corpus: manifest.corpus }));
   const clips = [...manifest.clips].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   for (const c of clips) h.update(JSON.stringify([c.id, c.audioPath ?? null, c.videoPath ?? null]));
@@ -208,7 +208,7 @@ export const manifestRecord = (manifest: Pick<Manifest, 'corpus' | 'clips'>): St
 
 /** Fingerprint of one shard's inputs. Pure. */
 export function shardFingerprint(set: Pick<FeatureSet, 'name' | 'version' | 'params'>, clips: Clip[]): string {
-  const h = createHash('sha256');
+  const h = sha256();
   h.update(JSON.stringify({ name: set.name, version: set.version, params: set.params }));
   for (const c of clips) h.update(JSON.stringify([c.id, c.audioPath ?? null, c.videoPath ?? null]));
   return h.digest('hex').slice(0, 32);
