@@ -1,14 +1,14 @@
 /**
- * End to end: the main job (lib/pipeline runMainJob, what `npm start` runs) reduced to one SER
- * partition and one seed, once per kernel set, before vs after issue 17:
+ * End to end: the main job (lib/pipeline runMainJob, what `npm start` runs) reduced to its first SER
+ * fold and one seed, once per kernel set, before vs after issue 17:
  *
- *   npm run bench -- e2e --from <runs folder> [--profile cpu] [--kernels wasm,native] [--partitions 1] [--seeds 1] [--work DIR]
+ *   npm run bench -- e2e --from <runs folder> [--profile cpu] [--kernels wasm,native] [--folds 1] [--seeds 1] [--work DIR]
  *
  * Each kernel set runs in its own child process (EMOLAB_KERNELS=<set>) on a fresh EMOLAB_RUNS folder
  * (DIR/<set>) whose features/ is a copy of `<from>/features` (feature stores, face tracks and face label
  * sets), so feature extraction and face tracking are reused, not redone, and nothing is written to the
- * source. Settings: goncalves2022Settings(profile, { finetune: { partitions, seeds } }), everything else
- * the profile's (all arms, pretraining per fold, the grid's worker processes; EMOLAB_WORKERS as set).
+ * source. Settings: goncalves2022Settings(profile, { finetune: { folds, seeds } }) (the first `folds`
+ * speaker folds of EmoDB, with their per-fold pretraining), everything else the profile's (all arms, pretraining per fold, the grid's worker processes; EMOLAB_WORKERS as set).
  *
  * Per stage (the main job's `== n.` lines): wall seconds (runMainJob's timing) and CPU seconds of the
  * whole process tree (the job and its worker processes and threads, sampled from /proc when each stage
@@ -66,7 +66,7 @@ function childrenCpuS(): number {
   return (Number(f[13]) + Number(f[14])) / CLK_TCK;
 }
 
-interface ChildSpec { profile: string; partitions: number[]; seeds: number[] }
+interface ChildSpec { profile: string; folds: number; seeds: number[] }
 interface KernelRun {
   kernels: string; runs: string; exitCode: number | null;
   wallS: number; cpuS: number;
@@ -80,7 +80,7 @@ async function child(): Promise<void> {
   const { goncalves2022Settings } = await import('../lib/experiments/goncalves2022');
   const { runMainJob } = await import('../lib/pipeline');
   const { profileName } = await import('../lib/profile');
-  const s = goncalves2022Settings(profileName({ ...process.env, EMOLAB_PROFILE: spec.profile }), { finetune: { partitions: spec.partitions, seeds: spec.seeds } });
+  const s = goncalves2022Settings(profileName({ ...process.env, EMOLAB_PROFILE: spec.profile }), { finetune: { folds: spec.folds, seeds: spec.seeds } });
   const r = await runMainJob(s);
   const info = runInfo();
   process.send!({ type: 'done', timing: r.timing, experiment: r.experiment, failures: r.failures.length, kernels: info.kernels, workers: info.workers });
@@ -124,9 +124,9 @@ async function runOne(kernels: string, runs: string, spec: ChildSpec): Promise<K
 }
 
 export async function run(argv: string[]): Promise<void> {
-  const a = parseArgs('bench e2e', argv, { values: ['from', 'profile', 'kernels', 'partitions', 'seeds', 'work', 'out'] });
+  const a = parseArgs('bench e2e', argv, { values: ['from', 'profile', 'kernels', 'folds', 'seeds', 'work', 'out'] });
   if (a.flags.help) {
-    console.log('usage: npm run bench -- e2e --from <runs folder> [--profile cpu] [--kernels wasm,native] [--partitions 1] [--seeds 1] [--work DIR] [--out file.json]');
+    console.log('usage: npm run bench -- e2e --from <runs folder> [--profile cpu] [--kernels wasm,native] [--folds 1] [--seeds 1] [--work DIR] [--out file.json]');
     return;
   }
   const from = flagString(a, 'from');
@@ -138,12 +138,17 @@ export async function run(argv: string[]): Promise<void> {
     if (!xs.length || xs.some((x) => !Number.isInteger(x) || x < 1)) throw new EmolabError('bench', `bench e2e: --${name} takes positive integers, got "${raw}"`);
     return xs;
   };
-  const spec: ChildSpec = { profile: flagString(a, 'profile', process.env.EMOLAB_PROFILE ?? 'cpu')!, partitions: ints('partitions', flagString(a, 'partitions', '1')!), seeds: ints('seeds', flagString(a, 'seeds', '1')!) };
+  const oneInt = (name: string, raw: string): number => {
+    const [x, ...rest] = ints(name, raw);
+    if (rest.length) throw new EmolabError('bench', `bench e2e: --${name} takes one positive integer, got "${raw}"`);
+    return x;
+  };
+  const spec: ChildSpec = { profile: flagString(a, 'profile', process.env.EMOLAB_PROFILE ?? 'cpu')!, folds: oneInt('folds', flagString(a, 'folds', '1')!), seeds: ints('seeds', flagString(a, 'seeds', '1')!) };
   const kernelSets = flagString(a, 'kernels', 'wasm,native')!.split(',').map((k) => k.trim());
   for (const k of kernelSets) if (k !== 'wasm' && k !== 'native') throw new EmolabError('bench', `bench e2e: --kernels takes wasm and/or native, got "${k}"`);
   const date = new Date().toISOString();
   const work = resolve(flagString(a, 'work') ?? join(tmpdir(), `emolab-e2e-${date.replace(/[:.]/g, '-')}`));
-  console.log(`bench e2e: profile ${spec.profile}, partitions ${spec.partitions.join(',')}, seeds ${spec.seeds.join(',')}; kernel sets ${kernelSets.join(', ')}; features copied from ${src}; runs under ${work}; ${availableParallelism()} cores, load ${load()}`);
+  console.log(`bench e2e: profile ${spec.profile}, folds ${spec.folds}, seeds ${spec.seeds.join(',')}; kernel sets ${kernelSets.join(', ')}; features copied from ${src}; runs under ${work}; ${availableParallelism()} cores, load ${load()}`);
   const results: KernelRun[] = [];
   for (const k of kernelSets) {
     const runs = join(work, k);

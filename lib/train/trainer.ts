@@ -276,12 +276,13 @@ async function trainOn(model: SpeechModel, data: { train: Example[]; dev?: Examp
     const plan = planFor(st.epoch);
     for (let bi = st.batchInEpoch; bi < plan.length; bi++) {
       const ts = Date.now();
-      const batch = makeBatch(plan[bi].map((i) => data.train[i]));
+      const rows = plan[bi].map((i) => data.train[i]);
       lr = learningRate(st.step, sched);
       const stepSeed = deriveSeed(o.seed, st.step, 0x57e9);
       let loss: number;
       const headLosses: Record<string, number> = {};
       if (!parallel) {
+        const batch = makeBatch(rows);
         const kept: Record<string, tf.Scalar> = {};
         const { value, grads } = tf.variableGrads(() => {
           const { encoded, outputs } = forward(model, batch.x, batch.lengths, { segments: batch.segments }, { training: true, seed: stepSeed });
@@ -297,8 +298,7 @@ async function trainOn(model: SpeechModel, data: { train: Example[]; dev?: Examp
         for (const [h, l] of Object.entries(kept)) headLosses[h] = l.dataSync()[0];
         tf.dispose([value, batch.x, ...Object.values(grads), ...Object.values(clipped.grads), ...Object.values(kept)]);
       } else {
-        batch.x.dispose();
-        const r = await parallel.step(batch.examples, stepSeed, o.headWeights);
+        const r = await parallel.step(rows, stepSeed, o.headWeights);
         const named: Record<string, tf.Tensor> = {};
         for (const [vn, g] of Object.entries(r.grads)) named[varNames.get(vn)!] = g;
         const clipped = clipByGlobalNorm(named, o.clipNorm ?? 1);
