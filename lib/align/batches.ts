@@ -7,7 +7,7 @@ import * as tf from '@tensorflow/tfjs';
 import { EmolabError } from '../errors';
 import { hubertForward, type HubertModel } from '../models/hubert';
 import { hubertFrameCount, hubertHop, type HubertConfig } from '../models/hubertConfig';
-import { Rng } from '../models/random';
+import { Rng } from '../random';
 
 /** One utterance: 16 kHz audio (already normalised if the model expects it) and its class index. */
 export interface AlignClip {

@@ -8,7 +8,7 @@ import type { Clip, Emotion, Manifest, Split } from '../data/types';
 import { splitClips } from '../data/splits';
 import { EmolabError } from '../errors';
 import { normalizeSignal } from '../models/hubert';
-import { Rng } from '../models/random';
+import { Rng } from '../random';
 import { progress } from '../show/progress';
 import type { AlignClip, HfleaData } from './hflea';
 

@@ -26,7 +26,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { join } from 'node:path';
 import { kmeansFit, assignClusters, type KMeansFit } from '../pseudo/kmeans';
-import { deriveSeed } from '../models/random';
+import { deriveSeed } from '../random';
 import type { HubertModel } from '../models/hubert';
 import { EmolabError } from '../errors';
 import { shortHash } from '../hash';

@@ -15,7 +15,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { hubertForward, type HubertModel } from '../models/hubert';
 import { ParamFactory, dense, type Params } from '../models/layers';
-import { deriveSeed, type Rng } from '../models/random';
+import { deriveSeed, type Rng } from '../random';
 import { makeAudioBatch, type AlignClip } from './batches';
 import { spanMask, type SpanMaskOptions } from './masking';
 

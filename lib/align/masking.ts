@@ -7,7 +7,7 @@
  *
  * Pure and seeded: the same (lengths, options, rng state) always gives the same mask.
  */
-import { Rng } from '../models/random';
+import { Rng } from '../random';
 
 export interface SpanMaskOptions {
   /** Probability that a frame starts a masked span (default 0.08). */

@@ -14,15 +14,15 @@ import { classificationMetrics, type ClassificationMetrics } from '../eval/metri
 import { hubertForward, type HubertModel } from '../models/hubert';
 import { createHead, type Head } from '../models/heads';
 import { applyDense, attentionPool, maskedMeanPool, type Params } from '../models/layers';
-import { deriveSeed, type Rng } from '../models/random';
+import { deriveSeed, type Rng } from '../random';
 import { ResumableRng, runStepLoop, type StepLoopResult, type StepLoopSpec } from '../train/loop';
 import { learningRate } from '../train/schedule';
 import { makeAudioBatch, type AlignClip, type AudioBatch } from './batches';
 import { maskedPredictionStep, type MaskedPredictionHead } from './maskedPrediction';
 import type { SpanMaskOptions } from './masking';
 
-export interface StageOptions {
-  epochs: number;
+/** The optimisation settings every stage shares (stage (1) TAPT counts steps, the others epochs). */
+export interface StepOptions {
   batchSize: number;
   /** Peak learning rate (linear warm-up over `warmupFraction` of the steps, then cosine decay). */
   lr: number;
@@ -32,6 +32,10 @@ export interface StageOptions {
   clipNorm: number;
   /** Training crops: at most this many seconds per clip (random offset on the 20 ms frame grid). */
   cropSeconds: number;
+}
+
+export interface StageOptions extends StepOptions {
+  epochs: number;
 }
 
 /** Where a stage checkpoints (lib/train/loop): folder, interval in steps, and the run it belongs to. */
@@ -49,7 +53,7 @@ export function encoderTrainable(enc: HubertModel, freezeFeatureEncoder: boolean
 export const hubertDecay = (name: string): boolean => !/(bias|\.b|norm\.weight|weight_g|masked_spec_embed|label_embs)$/.test(name);
 
 /** The loop settings of a stage of `steps` updates with options `o` (schedule over all the steps). */
-export function stageLoop(params: Params, steps: number, o: Pick<StageOptions, 'lr' | 'warmupFraction' | 'weightDecay' | 'clipNorm'>, label: string, run: StageRun = {}): Pick<StepLoopSpec, 'params' | 'steps' | 'weightDecay' | 'decay' | 'lr' | 'clipNorm' | 'label' | 'checkpoint' | 'stopAfter' | 'quiet'> {
+export function stageLoop(params: Params, steps: number, o: Pick<StepOptions, 'lr' | 'warmupFraction' | 'weightDecay' | 'clipNorm'>, label: string, run: StageRun = {}): Pick<StepLoopSpec, 'params' | 'steps' | 'weightDecay' | 'decay' | 'lr' | 'clipNorm' | 'label' | 'checkpoint' | 'stopAfter' | 'quiet'> {
   const sched = { peak: o.lr, warmupSteps: Math.round(o.warmupFraction * steps), totalSteps: steps, decay: 'cosine' } as const;
   return { params, steps, weightDecay: o.weightDecay, decay: hubertDecay, lr: (step) => learningRate(step, sched), clipNorm: o.clipNorm, label, checkpoint: run.checkpoint, stopAfter: run.stopAfter, quiet: run.quiet };
 }

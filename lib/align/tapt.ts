@@ -22,7 +22,7 @@ import * as tf from '@tensorflow/tfjs';
 import { EmolabError } from '../errors';
 import type { HubertModel } from '../models/hubert';
 import type { Params } from '../models/layers';
-import { deriveSeed, Rng } from '../models/random';
+import { deriveSeed, Rng } from '../random';
 import { assignClusters, kmeansFit } from '../pseudo/kmeans';
 import { writeJsonAtomic } from '../atomic';
 import { readSafetensors, writeSafetensors } from '../store/safetensors';
@@ -31,25 +31,18 @@ import { readLoopState, runStepLoop } from '../train/loop';
 import { layerEmbeddings, splitIds, type AlignClip } from './batches';
 import type { SpanMaskOptions } from './masking';
 import { createMaskedPredictionHead, maskedPredictionStep } from './maskedPrediction';
-import { encoderTrainable, stageLoop } from './stages';
+import { encoderTrainable, stageLoop, type StepOptions } from './stages';
 
 /** Settings of the TAPT stage (lib/experiments/li2024 sizes them per profile). */
-export interface TaptOptions {
+export interface TaptOptions extends StepOptions {
   /** hidden_states[layer] of the model at hand is clustered into the targets (HFLEA: 9 of hubert-base). */
   layer: number;
   /** k-means clusters (HFLEA: 500). */
   k: number;
   /** At most this many frames (seeded sample) fit the k-means; every frame is then assigned (0: all). */
   kmeansMaxFrames: number;
-  /** Parameter updates (HFLEA: 20,000). */
+  /** Parameter updates (HFLEA: 20,000); batchSize, lr, warmupFraction, weightDecay, clipNorm, cropSeconds as every stage (./stages StepOptions). */
   steps: number;
-  batchSize: number;
-  lr: number;
-  warmupFraction: number;
-  weightDecay: number;
-  clipNorm: number;
-  /** Training crops: at most this many seconds per clip, on the 20 ms frame grid. */
-  cropSeconds: number;
   mask: SpanMaskOptions;
   projDim: number;
   temperature: number;

@@ -21,7 +21,7 @@ import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { EmolabError } from '../errors';
 import type { Params } from '../models/layers';
-import { Rng } from '../models/random';
+import { Rng } from '../random';
 import { progress } from '../show/progress';
 import { readSafetensors, readSafetensorsHeader, writeSafetensors } from '../store/safetensors';
 import { AdamW, clipByGlobalNorm } from './adamw';
