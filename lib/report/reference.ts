@@ -41,7 +41,9 @@ export function exportReference(experiment: string, root: string = runsRoot(), d
   const scrub = scrubber(root);
   const out = join(dest, 'ser', experiment);
   rmSync(out, { recursive: true, force: true });
-  rmSync(join(dest, 'tables'), { recursive: true, force: true });
+  // Only this experiment's SER tables are replaced: notebook 09's HFLEA tables (hflea_*) stay unless a newer copy is exported below.
+  const destTables = join(dest, 'tables');
+  if (existsSync(destTables)) for (const f of readdirSync(destTables)) if (f.startsWith(`ser_${experiment}_`)) rmSync(join(destTables, f), { force: true });
   const written: string[] = [];
   const runs = new Set<string>();
   for (const file of jsonFiles(src)) {

@@ -94,6 +94,17 @@ test('a second export replaces the first: a stale file of the earlier export dis
   assert.ok(again.includes(join(dest, 'pretrain-x', 'run.json')));
 });
 
+test('a second export replaces only this experiment\'s SER tables: HFLEA tables from an earlier export stay', () => {
+  const { root } = makeRuns();
+  const dest = join(tmp, 'dest4');
+  mkdirSync(join(dest, 'tables'), { recursive: true });
+  writeFileSync(join(dest, 'tables', 'hflea_emodb.md'), '# HFLEA');
+  writeFileSync(join(dest, 'tables', `ser_${exp}_full.md`), 'stale');
+  exportReference(exp, root, dest);
+  assert.equal(readFileSync(join(dest, 'tables', 'hflea_emodb.md'), 'utf8'), '# HFLEA', 'another notebook\'s table is kept');
+  assert.ok(!existsSync(join(dest, 'tables', `ser_${exp}_full.md`)), 'a stale SER table of this experiment is removed');
+});
+
 test('a missing experiment is an EmolabError naming the folder', () => {
   const { root } = makeRuns();
   const missing = `${exp}-absent`;
