@@ -59,7 +59,8 @@ export function validateHubertFiles(configFile: string, weightsFile: string): vo
  * Download config.json and model.safetensors into `$EMOLAB_MODELS/hubert-base-ls960/` (to temporary
  * names, validated together, then renamed). Files already present and valid are kept unless `force`.
  */
-export async function fetchHubertBase(opts: { force?: boolean; log?: (s: string) => void } = {}): Promise<{ dir: string; status: 'present' | 'downloaded' }> {
+export async function fetchHubertBase(opts: { force?: boolean; log?: (s: string) => void; baseUrl?: string; idleTimeoutMs?: number } = {}): Promise<{ dir: string; status: 'present' | 'downloaded' }> {
+  const base = opts.baseUrl ?? HUBERT_BASE.baseUrl; // a mirror (or a local server in tests)
   const dir = hubertBaseDir();
   const log = opts.log ?? ((s: string) => process.stderr.write(s + '\n'));
   const final = HUBERT_BASE.files.map((f) => join(dir, f));
@@ -70,11 +71,12 @@ export async function fetchHubertBase(opts: { force?: boolean; log?: (s: string)
   mkdirSync(dir, { recursive: true });
   // each file downloads (resumably, lib/fetch) to <file>.download; both are validated together, then renamed
   const tmp = final.map((f) => `${f}.download`);
+  if (opts.force) for (const t of tmp) rmSync(t, { force: true }); // never taken as complete unchecked
   for (let i = 0; i < final.length; i++) {
-    const url = HUBERT_BASE.baseUrl + HUBERT_BASE.files[i];
+    const url = base + HUBERT_BASE.files[i];
     log(`downloading ${url} ...`);
-    const r = await downloadResumable(url, tmp[i], { what: `HuBERT Base ${HUBERT_BASE.files[i]}`, stage: 'models', quiet: true,
-      hint: `run ${hubertBaseFetchCommand} again (a partial download is resumed); offline: download ${HUBERT_BASE.files.map((f) => HUBERT_BASE.baseUrl + f).join(' and ')} by other means and place them in ${dir}/` });
+    const r = await downloadResumable(url, tmp[i], { what: `HuBERT Base ${HUBERT_BASE.files[i]}`, stage: 'models', quiet: true, idleTimeoutMs: opts.idleTimeoutMs,
+      hint: `run ${hubertBaseFetchCommand} again (a partial download is resumed); offline: download ${HUBERT_BASE.files.map((f) => base + f).join(' and ')} by other means and place them in ${dir}/` });
     log(`  ${(r.bytes / 1e6).toFixed(1)} MB${r.resumedFrom ? ` (resumed at ${(r.resumedFrom / 1e6).toFixed(1)} MB)` : ''}`);
   }
   try {
