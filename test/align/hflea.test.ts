@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { initBackend, tf } from '../../lib/backend';
 import { EmolabError } from '../../lib/errors';
-import { Rng } from '../../lib/models/random';
+import { Rng } from '../../lib/random';
 import { hubertFrameCount, hubertTinyConfig, type HubertConfig } from '../../lib/models/hubertConfig';
 import { initHubert } from '../../lib/models/hubert';
 import {

@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { initBackend } from '../../lib/backend';
 import { EmolabError } from '../../lib/errors';
-import { Rng } from '../../lib/models/random';
+import { Rng } from '../../lib/random';
 import { hubertTinyConfig, type HubertConfig } from '../../lib/models/hubertConfig';
 import { initHubert, paramsToArrays, type HubertModel } from '../../lib/models/hubert';
 import { assignClusters, kmeansFit } from '../../lib/pseudo/kmeans';
