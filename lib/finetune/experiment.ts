@@ -21,7 +21,7 @@
  * normalised per the settings (training-set CMVN by default: statistics of the fold's training clips).
  */
 import { shortHash } from '../hash';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { writeJsonAtomic } from '../atomic';
 import { backendReport, describeBackend, initBackend } from '../backend';
