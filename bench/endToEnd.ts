@@ -150,6 +150,11 @@ export async function run(argv: string[]): Promise<void> {
   const work = resolve(flagString(a, 'work') ?? join(tmpdir(), `emolab-e2e-${date.replace(/[:.]/g, '-')}`));
   console.log(`bench e2e: profile ${spec.profile}, folds ${spec.folds}, seeds ${spec.seeds.join(',')}; kernel sets ${kernelSets.join(', ')}; features copied from ${src}; runs under ${work}; ${availableParallelism()} cores, load ${load()}`);
   const results: KernelRun[] = [];
+  const outDir = join(repoRoot, 'bench', 'results');
+  mkdirSync(outDir, { recursive: true });
+  const outFile = flagString(a, 'out') ?? join(outDir, `e2e-${date.replace(/[:.]/g, '-')}.json`);
+  // Written after each kernel set too, so a run stopped midway keeps what it measured.
+  const save = () => writeFileSync(outFile, JSON.stringify({ benchmark: 'e2e', date, settings: spec, from: src, work, cores: availableParallelism(), cpu: cpus()[0]?.model, results, run: runInfo() }, null, 2) + '\n');
   for (const k of kernelSets) {
     const runs = join(work, k);
     if (existsSync(runs)) throw new EmolabError('bench', `bench e2e: ${runs} exists; each kernel set needs a fresh runs folder`, { file: runs, hint: 'another --work' });
@@ -158,6 +163,7 @@ export async function run(argv: string[]): Promise<void> {
     console.log(`\n=== EMOLAB_KERNELS=${k}, EMOLAB_RUNS=${runs}`);
     const r = await runOne(k, runs, spec);
     results.push(r);
+    save();
     if (r.exitCode !== 0) console.log(`EMOLAB_KERNELS=${k}: the main job exited with code ${r.exitCode}`);
   }
   const fmt = (x: number | null | undefined): string => (x === null || x === undefined || !Number.isFinite(x) ? '-' : x.toFixed(1));
@@ -171,11 +177,7 @@ export async function run(argv: string[]): Promise<void> {
     });
     console.log(name.padEnd(13) + cells.map((c) => `${fmt(c.w)} / ${fmt(c.c)}`.padEnd(26)).join('') + (cells.length === 2 ? `${ratio(cells[0].w, cells[1].w)}, ${ratio(cells[0].c, cells[1].c)}` : ''));
   }
-  const out = { benchmark: 'e2e', date, settings: spec, from: src, work, cores: availableParallelism(), cpu: cpus()[0]?.model, results, run: runInfo() };
-  const outDir = join(repoRoot, 'bench', 'results');
-  mkdirSync(outDir, { recursive: true });
-  const outFile = flagString(a, 'out') ?? join(outDir, `e2e-${date.replace(/[:.]/g, '-')}.json`);
-  writeFileSync(outFile, JSON.stringify(out, null, 2) + '\n');
+  save();
   console.log(`-> ${outFile}`);
   if (results.some((r) => r.exitCode !== 0)) process.exitCode = 1;
 }
