@@ -16,7 +16,7 @@ import {
   ParamFactory, applyDense, applyLayerNorm, conv1d, conv1dOutputLength, dropout, gelu, lengthMask, multiHeadAttention,
   sinusoidalPositions, type AttentionWeights, type Conv1dWeights, type DenseWeights, type LayerNormWeights, type Params,
 } from './layers';
-import { deriveSeed } from './random';
+import { deriveSeed } from '../random';
 import { EmolabError } from '../errors';
 
 export interface EncoderConfig {

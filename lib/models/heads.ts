@@ -18,7 +18,7 @@ import {
   type AttentionPoolWeights, type DenseWeights, type FrameSpan, type Params,
 } from './layers';
 import { createEncoder, encode, subsampling, type EncodeOptions, type Encoded, type Encoder, type EncoderConfig } from './encoder';
-import { deriveSeed } from './random';
+import { deriveSeed } from '../random';
 import { EmolabError } from '../errors';
 
 export type HeadSpec =

@@ -28,7 +28,7 @@ import { readSafetensors, writeSafetensors } from '../store/safetensors';
 import { writeJsonAtomic } from '../atomic';
 import { HubertConfig, hubertConfigJson, hubertFrameCount, loadHubertConfig } from './hubertConfig';
 import { conv1d, dense, dropout, gelu, layerNorm, lengthMask, multiHeadAttention } from './layers';
-import { deriveSeed, Rng } from './random';
+import { deriveSeed, Rng } from '../random';
 
 export type HubertParams = Record<string, tf.Variable>;
 

@@ -17,7 +17,7 @@
  * seed); callers wrap them in tf.tidy.
  */
 import * as tf from '@tensorflow/tfjs';
-import { Rng } from './random';
+import { Rng } from '../random';
 import { productChoice } from '../accel/index';
 
 /** A large negative number added to masked logits (exp underflows to exactly 0 in float32). */

@@ -21,7 +21,7 @@
  * Data layout everywhere: a flat Float32Array of N rows x D columns (row-major).
  */
 import { EmolabError } from '../errors';
-import { Rng } from '../models/random';
+import { Rng } from '../random';
 import { readSafetensors, writeSafetensors } from '../store/safetensors';
 
 export interface KMeansOptions {

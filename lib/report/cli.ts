@@ -5,9 +5,9 @@
  */
 import { flagString, parseArgs } from '../args';
 import { closeFigureExporter } from '../show/export';
-import { requireSerReports, type SerReport } from './ser';
+import { reportSummary, requireSerReports } from './ser';
 import { exportReference, referenceRoot } from './reference';
-import { readFailures, tableFailures } from '../finetune/experiment';
+import { readFailures, tableFailures } from '../finetune/failures';
 import { assertWritable, runsRoot } from '../paths';
 import { join, resolve } from 'node:path';
 import { writeExplorer } from './explorer';
@@ -23,21 +23,6 @@ export const REPORT_USAGE = [
   'emolab report --export-reference NAME',
   '  copy experiment NAME\'s records (no checkpoints, machine paths replaced) into results/reference/.',
 ].join('\n');
-
-/** Console text of one report: the markdown table and where everything was written. */
-export function reportSummary(rep: SerReport): string {
-  const figs = rep.figures.flatMap((f) => [f.html, f.png, f.svg].filter((p): p is string => Boolean(p)));
-  const skipped = rep.figures.find((f) => f.exportSkipped)?.exportSkipped;
-  return [
-    rep.markdown.trim(),
-    '',
-    `tables:  ${rep.files.csv}`,
-    `         ${rep.files.perClassCsv}`,
-    `         ${rep.files.markdown}`,
-    ...(figs.length ? [`figures: ${figs.join('\n         ')}`] : []),
-    ...(skipped ? [`PNG/SVG export skipped: ${skipped}`] : []),
-  ].join('\n');
-}
 
 export async function run(argv: string[]): Promise<number> {
   const args = parseArgs('report', argv, { values: ['experiment', 'export-reference', 'out'], booleans: ['no-figures', 'reference', 'html'] });

@@ -553,3 +553,18 @@ export function requireSerReports(opts: BuildReportOptions = {}, failures: SerFa
   }
   return reps;
 }
+
+/** Console text of one report: the markdown table and where everything was written. */
+export function reportSummary(rep: SerReport): string {
+  const figs = rep.figures.flatMap((f) => [f.html, f.png, f.svg].filter((p): p is string => Boolean(p)));
+  const skipped = rep.figures.find((f) => f.exportSkipped)?.exportSkipped;
+  return [
+    rep.markdown.trim(),
+    '',
+    `tables:  ${rep.files.csv}`,
+    `         ${rep.files.perClassCsv}`,
+    `         ${rep.files.markdown}`,
+    ...(figs.length ? [`figures: ${figs.join('\n         ')}`] : []),
+    ...(skipped ? [`PNG/SVG export skipped: ${skipped}`] : []),
+  ].join('\n');
+}

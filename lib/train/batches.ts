@@ -12,7 +12,7 @@
  * epoch depends only on (examples, seed, epoch), which is what makes resuming exact.
  */
 import * as tf from '@tensorflow/tfjs';
-import { Rng, deriveSeed } from '../models/random';
+import { Rng, deriveSeed } from '../random';
 import type { SegmentRef } from '../models/heads';
 import { EmolabError } from '../errors';
 

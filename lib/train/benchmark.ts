@@ -6,7 +6,7 @@ import * as tf from '@tensorflow/tfjs';
 import { createModel } from '../models/heads';
 import { countParams, disposeParams } from '../models/layers';
 import { encoderConfig, type EncoderPreset } from '../models/encoder';
-import { Rng } from '../models/random';
+import { Rng } from '../random';
 import { AdamW, clipByGlobalNorm } from './adamw';
 import { makeBatch, type Example } from './batches';
 import { batchLoss } from './losses';

@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { kmeansFit, assignClusters, clusterPurity, frameLabelsFromUtterances, saveKMeans, loadKMeans } from '../../lib/pseudo/kmeans';
-import { Rng } from '../../lib/models/random';
+import { Rng } from '../../lib/random';
 import { EmolabError } from '../../lib/errors';
 
 /** n points around each of the given 2-D centres (spread 0.1). */

@@ -1,5 +1,5 @@
 /** Synthetic examples with learnable targets for every head kind (tests only). */
-import { Rng } from '../../lib/models/random';
+import { Rng } from '../../lib/random';
 import type { Example } from '../../lib/train/batches';
 import type { HeadSpec } from '../../lib/models/heads';
 

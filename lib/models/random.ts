@@ -1,2 +1,0 @@
-/** Seeded randomness for models and training: one implementation, in lib/random.ts. */
-export * from '../random';
