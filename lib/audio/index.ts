@@ -23,5 +23,5 @@ export { audioFeatureSet, computeAudioFeatures } from './featureSet';
 export type { AudioFeatureOptions, AudioFeatures } from './featureSet';
 export { clipProsody, withSpeakerF0 } from './prosody';
 export type { ClipProsody, ProsodyInput } from './prosody';
-export { clipFeaturesFigure, groupBoxFigure, melFilterbankFigure, waveformEnvelope } from './plots';
-export type { ClipFigureInput } from './plots';
+export { clipFeaturesFigure, groupBoxFigure, melFilterbankFigure, waveformEnvelope } from './figures';
+export type { ClipFigureInput } from './figures';

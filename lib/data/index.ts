@@ -4,7 +4,7 @@
  * record per utterance, see ./types) and their CSV form, the quarantine of bad input,
  * speaker-independent splits (EmoDB folds, CREMA-D partitions, a seeded generator), WAV header
  * probing, verified resumable downloads (`emolab data fetch`), corpus summaries and their plotly
- * figure specs (./summaries, ./plots), and the `emolab data` command (./cli, not re-exported).
+ * figure specs (./summaries, ./figures), and the `emolab data` command (./cli, not re-exported).
  *
  * In notebooks import it as `./lib/data/index` (tslab's CommonJS resolution does not pick up a
  * folder's index.ts).
@@ -31,4 +31,4 @@ export * from './fetch';
 export * from './gridFetch';
 export * from './corpora';
 export * from './summaries';
-export * from './plots';
+export * from './figures';

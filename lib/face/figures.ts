@@ -1,7 +1,7 @@
 /**
  * Plotly figure specs for the face front-end (notebook 03): frames with their landmarks drawn on
  * them, blendshape / AU traces over time, and activation beside the audio energy. Pure builders;
- * show them with lib/report/figures `showFigure`.
+ * show them with lib/show/figures `showFigure`.
  */
 import type { Figure } from '../show/figures';
 import { LOWER_FACE, RIGID_ANCHORS, UPPER_FACE } from './activation';

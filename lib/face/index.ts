@@ -3,7 +3,7 @@
  * (in plain Node) → 478 landmarks + 52 blendshapes per frame → FACS action units and facial activation.
  *
  * - ./frames       streamed RGBA frames at a chosen rate via fluent-ffmpeg, with audio-aligned timestamps
- * - ./glStandIn    the software WebGL2 slice that lets tasks-vision 0.10.35 run without a browser
+ * - ./webgl2Shim   the software WebGL2 slice that lets tasks-vision 0.10.35 run without a browser
  * - ./landmarker   createFaceLandmarker(): VIDEO mode, CPU delegate, blendshapes; model checked by sha256
  * - ./track        trackFaces(video): largest face per frame, missing frames marked, short gaps interpolated
  * - ./aus          blendshapes → AU intensities and presence (documented mapping, per-AU thresholds)
@@ -13,7 +13,7 @@
  * - ./cli          `emolab features face <video> --out x.safetensors`
  */
 export * from './frames';
-export * from './glStandIn';
+export * from './webgl2Shim';
 export * from './landmarker';
 export * from './track';
 export * from './aus';

@@ -9,7 +9,7 @@
  *   `require`, and sets `self.ModuleFactory` to what it exports;
  * - `navigator` (when Node has none, or one without userAgent): tasks-vision reads `navigator.userAgent`;
  * - `OffscreenCanvas`: the canvas tasks-vision creates for its WebGL context; ours returns the
- *   software WebGL2 stand-in of ./glStandIn (texture upload + readPixels, no drawing).
+ *   software WebGL2 stand-in of ./webgl2Shim (texture upload + readPixels, no drawing).
  * After creation the landmarker keeps its canvas, so nothing global is needed per frame.
  *
  * Landmark coordinates are MediaPipe's: x and y normalised to [0, 1] by the image width and height
@@ -22,7 +22,7 @@ import { runInThisContext } from 'node:vm';
 import type { FaceLandmarker as MpFaceLandmarker, FaceLandmarkerResult } from '@mediapipe/tasks-vision';
 import { EmolabError, errorMessage } from '../errors';
 import { repoRoot } from '../paths';
-import { SoftOffscreenCanvas, GL_STAND_IN_FOR } from './glStandIn';
+import { SoftOffscreenCanvas, GL_STAND_IN_FOR } from './webgl2Shim';
 import { modelFile, MODEL_SPECS, verifyModelFile } from '../fetch/models';
 
 export const N_LANDMARKS = 478;
@@ -238,7 +238,7 @@ export async function createFaceLandmarker(opts: LandmarkerOptions = {}): Promis
   const version = tasksVisionVersion();
   if (version !== GL_STAND_IN_FOR) {
     throw new EmolabError('face', `@mediapipe/tasks-vision is ${version}, but the WebGL stand-in was written for ${GL_STAND_IN_FOR}`, {
-      hint: 'reinstall the pinned dependencies (npm ci), or check lib/face/glStandIn.ts against the new version and update GL_STAND_IN_FOR',
+      hint: 'reinstall the pinned dependencies (npm ci), or check lib/face/webgl2Shim.ts against the new version and update GL_STAND_IN_FOR',
     });
   }
   const { path, bytes } = loadModel(opts);

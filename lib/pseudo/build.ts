@@ -8,7 +8,7 @@
 import type { Clip, QuarantinedItem } from '../data/types';
 import { errorMessage } from '../errors';
 import type { TensorInput } from '../store/safetensors';
-import { activationSegmentValues, ACTIVATION_DEFAULTS, type ActivationStatistic } from './activation';
+import { activationSegmentValues, ACTIVATION_DEFAULTS, type ActivationStatistic } from './activationTargets';
 import { AU_LABELS, AU_RULE_DEFAULTS, applyBaseline, auRuleLabel, baselineFor, frameWinners, prototypeScores, sustainFrames, type AuEvidence, type AuRuleOptions } from './emfacs';
 import { binarize, binaryBalance, energySegmentValues, ENERGY_DEFAULTS, median, speakerMedians, type EnergyStatistic, type Reference } from './energy';
 import { clusterPurity, kmeansFit, KMEANS_DEFAULTS, type KMeansFit, type KMeansOptions, type PurityReport } from './kmeans';

@@ -29,7 +29,7 @@ import { auEvidenceFromTrack } from './face';
 import { saveKMeans } from './kmeans';
 import { balanceShares, labelSetFiles, writeLabelSet } from './labelsets';
 import { activationOnAudioGrid } from './activationOnAudioGrid';
-import { ravdessAuCheck } from './ravdess';
+import { ravdessAuCheck } from './ravdessAuCheck';
 import { AU_LABELS } from './emfacs';
 import { energyCurves, energyCurvesFromStore, faceTracks, facesFromStore, storedFaceFromTrack, type StoredFace } from './labelerInputs';
 import { openFeatureStore } from '../store/featureStore';

@@ -1,5 +1,5 @@
 /**
- * Plotly figure specs for notebook 04 (shown and saved with lib/report/figures showFigure):
+ * Plotly figure specs for notebook 04 (shown and saved with lib/show/figures showFigure):
  * a frame curve with its labelled segments, an AU-prototype timeline, a confusion-matrix heatmap
  * and class-balance bars. Pure: they return `{ data, layout }`.
  */
@@ -8,7 +8,7 @@ import type { ConfusionMatrix } from '../eval/metrics';
 import { AU_EMOTIONS, AU_LABELS } from './emfacs';
 import type { Segment } from './segments';
 
-/** High / low / excluded bands: the project's one high/low colour pair (lib/report/figures HIGH_LOW_COLORS). */
+/** High / low / excluded bands: the project's one high/low colour pair (lib/show/figures HIGH_LOW_COLORS). */
 const SEGMENT_COLOURS: Record<number, string> = { 1: withAlpha(HIGH_LOW_COLORS.high, 0.28), 0: withAlpha(HIGH_LOW_COLORS.low, 0.24), [-1]: 'rgba(150,150,150,0.18)' };
 
 /**

@@ -17,11 +17,11 @@
  */
 export * from './segments';
 export * from './energy';
-export * from './activation';
+export * from './activationTargets';
 export * from './activationOnAudioGrid';
 export * from './emfacs';
 export * from './face';
-export * from './ravdess';
+export * from './ravdessAuCheck';
 export * from './kmeans';
 export * from './labelsets';
 export * from './build';

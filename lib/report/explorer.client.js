@@ -8,7 +8,7 @@
   var D = JSON.parse(document.getElementById('emolab-data').textContent);
   var METRICS = ['precision', 'recall', 'f1', 'ua', 'wa'];
   var MLAB = { precision: 'Precision', recall: 'Recall', f1: 'F1', ua: 'UA', wa: 'WA' };
-  // One colour per arm, the same as in every notebook figure (lib/report/figures.ts ARM_COLORS).
+  // One colour per arm, the same as in every notebook figure (lib/show/figures.ts ARM_COLORS).
   var ARM_COLORS = D.armColors || {};
   var FALLBACK = ['#4e79a7', '#f28e2b', '#e15759', '#76b7b2', '#59a14f', '#edc948', '#b07aa1', '#ff9da7', '#9c755f', '#bab0ac'];
   var FILTER_KEYS = ['corpus', 'profile', 'arm', 'mode', 'fold', 'seed'];

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readFrames } from '../../lib/face/frames';
 import { BLENDSHAPE_NAMES, createFaceLandmarker, N_LANDMARKS } from '../../lib/face/landmarker';
-import { glStandInCalls, glStandInViolations } from '../../lib/face/glStandIn';
+import { glStandInCalls, glStandInViolations } from '../../lib/face/webgl2Shim';
 import { dataRoot, modelsRoot } from '../../lib/paths';
 import { spawnSync } from 'node:child_process';
 import { trackFaces } from '../../lib/face/track';

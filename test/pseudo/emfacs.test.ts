@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { AU_LABELS, auRuleLabel, prototypeScores, frameWinners, applyBaseline, baselineFor, type AuEvidence } from '../../lib/pseudo/emfacs';
-import { loadRavdessAus, evaluateRule, chanceMacroF1, actorHalf, tuneRule, truthIds } from '../../lib/pseudo/ravdess';
+import { loadRavdessAus, evaluateRule, chanceMacroF1, actorHalf, tuneRule, truthIds } from '../../lib/pseudo/ravdessAuCheck';
 import { EmolabError } from '../../lib/errors';
 
 /** A video of `frames` frames where the listed AUs are fully present during [from, to). */

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { segmentFrames, resampleToFrames } from '../../lib/pseudo/segments';
 import { energyTargets, energySegmentValues, median, speakerMedians, binaryBalance } from '../../lib/pseudo/energy';
-import { activationTargets } from '../../lib/pseudo/activation';
+import { activationTargets } from '../../lib/pseudo/activationTargets';
 import { EmolabError } from '../../lib/errors';
 
 test('fixed segmentation: hop, end-aligned tail, drop, short utterances', () => {

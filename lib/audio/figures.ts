@@ -1,5 +1,5 @@
 /**
- * Plotly figure specs for the audio front-end (shown and saved with lib/report/figures showFigure):
+ * Plotly figure specs for the audio front-end (shown and saved with lib/show/figures showFigure):
  * one clip's waveform, log-mel spectrogram, energy and F0 on a shared time axis, and per-group distributions.
  */
 import { CLUSTER_PALETTE, HIGH_LOW_COLORS, withAlpha, type Figure } from '../show/figures';

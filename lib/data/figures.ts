@@ -1,5 +1,5 @@
 /**
- * Plotly figure specs for corpus exploration (shown and saved with lib/report/figures showFigure):
+ * Plotly figure specs for corpus exploration (shown and saved with lib/show/figures showFigure):
  * class balance, duration histograms, intended-vs-perceived agreement, and a split per speaker.
  */
 import type { Figure } from '../show/figures';

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createSoftWebGl2, GL, SoftOffscreenCanvas, glStandInViolations } from '../../lib/face/glStandIn';
+import { createSoftWebGl2, GL, SoftOffscreenCanvas, glStandInViolations } from '../../lib/face/webgl2Shim';
 import { EmolabError } from '../../lib/errors';
 
 test('texture upload, framebuffer attach and readPixels round-trip the bytes', () => {

@@ -19,7 +19,7 @@
  * default values, viewport, flush/finish, checkFramebufferStatus, clientWaitSync) are implemented too.
  *
  * Everything else THROWS an EmolabError naming the GL function or constant: a future tasks-vision
- * that calls something new fails loudly (and test/face/glStandIn.test.ts guards this) instead of
+ * that calls something new fails loudly (and test/face/webgl2Shim.test.ts guards this) instead of
  * silently returning wrong landmarks. Pinned to {@link GL_STAND_IN_FOR}.
  */
 import { EmolabError } from '../errors';
