@@ -15,7 +15,7 @@
  * (label -1) and counted; they carry no target. Pure functions.
  */
 import { EmolabError } from '../errors';
-import { binarize, median, type BinaryTargets } from './energy';
+import { binarize, median, type BinaryTargets } from './energyTargets';
 import type { Segment } from './segments';
 
 export type ActivationStatistic = 'mean' | 'median';

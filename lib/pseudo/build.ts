@@ -10,7 +10,7 @@ import { errorMessage } from '../errors';
 import type { TensorInput } from '../store/safetensors';
 import { activationSegmentValues, ACTIVATION_DEFAULTS, type ActivationStatistic } from './activationTargets';
 import { AU_LABELS, AU_RULE_DEFAULTS, applyBaseline, auRuleLabel, baselineFor, frameWinners, prototypeScores, sustainFrames, type AuEvidence, type AuRuleOptions } from './emfacs';
-import { binarize, binaryBalance, energySegmentValues, ENERGY_DEFAULTS, median, speakerMedians, type EnergyStatistic, type Reference } from './energy';
+import { binarize, binaryBalance, energySegmentValues, ENERGY_DEFAULTS, median, speakerMedians, type EnergyStatistic, type Reference } from './energyTargets';
 import { clusterPurity, kmeansFit, KMEANS_DEFAULTS, type KMeansFit, type KMeansOptions, type PurityReport } from './kmeans';
 import type { ClipSummary, LabelSetSummary } from './labelsets';
 import { SEGMENTATION_DEFAULTS, segmentFrames, type Segment, type Segmentation } from './segments';

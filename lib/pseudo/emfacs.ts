@@ -33,7 +33,7 @@
  * a person without using any emotion label. Pure functions.
  */
 import { EmolabError } from '../errors';
-import { median } from './energy';
+import { median } from './energyTargets';
 
 /** Emotions of the rule, in the order of every score vector; the label set adds 'neutral' first. */
 export const AU_EMOTIONS = ['anger', 'contempt', 'disgust', 'fear', 'happiness', 'sadness', 'surprise'] as const;

@@ -16,7 +16,7 @@
  *   `emolab pseudo` command (./cli).
  */
 export * from './segments';
-export * from './energy';
+export * from './energyTargets';
 export * from './activationTargets';
 export * from './activationOnAudioGrid';
 export * from './emfacs';

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { segmentFrames, resampleToFrames } from '../../lib/pseudo/segments';
-import { energyTargets, energySegmentValues, median, speakerMedians, binaryBalance } from '../../lib/pseudo/energy';
+import { energyTargets, energySegmentValues, median, speakerMedians, binaryBalance } from '../../lib/pseudo/energyTargets';
 import { activationTargets } from '../../lib/pseudo/activationTargets';
 import { EmolabError } from '../../lib/errors';
 

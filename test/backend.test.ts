@@ -2,8 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { existsSync, readdirSync } from 'node:fs';
-import { initBackend, parseBackendRequest, describeBackend } from '../../lib/backend';
-import { EmolabError } from '../../lib/errors';
+import { initBackend, parseBackendRequest, describeBackend } from '../lib/backend';
+import { EmolabError } from '../lib/errors';
 
 /** One Adam step of a tiny two-layer model on a fixed batch; returns [loss before, loss after]. */
 async function tinyTrainStep(): Promise<[number, number]> {
@@ -48,7 +48,7 @@ test('webgpu: runs where a GPU exists, else fails clearly (never a silent fallba
 });
 
 test('wasm reports its kernel set (EMOLAB_KERNELS) in the report, the one-line description and run info', async () => {
-  const { runInfo } = await import('../../lib/runinfo');
+  const { runInfo } = await import('../lib/runinfo');
   const r = await initBackend('wasm', 'wasm');
   assert.equal(r.kernels?.active, 'wasm');
   assert.match(describeBackend(r), /kernels=wasm \(EMOLAB_KERNELS=wasm\)/);
@@ -67,7 +67,7 @@ test('EMOLAB_BACKEND values are validated', () => {
 });
 
 test('auto skips webgpu without starting Dawn when no Vulkan driver is installed', async () => {
-  const { noVulkanDriver } = await import('../../lib/backend');
+  const { noVulkanDriver } = await import('../lib/backend');
   if (process.platform !== 'linux') return;
   assert.equal(noVulkanDriver({ VK_DRIVER_FILES: '/x/nvidia_icd.json' }), undefined);
   const none = noVulkanDriver({ XDG_DATA_DIRS: '/nonexistent-a:/nonexistent-b' });
