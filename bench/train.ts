@@ -500,7 +500,7 @@ export async function run(argv: string[]): Promise<void> {
   console.log(`bench train: ${describeBackend(report)}; ${availableParallelism()} cores (${cpus()[0]?.model ?? '?'}), load ${load()}; torch: ${torchOk.ok ? `${torchOk.version} on ${torchDevice}, threads ${threads.join(',')}${torchLdPath ? `, LD_LIBRARY_PATH=${torchLdPath}` : ', system libblas.so.3'}` : torchWhy}; kernel sets: ${kernelSets.map((k) => k ?? 'as set').join(', ')}; the cpu profile's encoder is ${defaultEncoder}`);
 
   const ours: CaseResult[] = [];
-  const failures: { preset: TrainPreset; backend: string; error: string }[] = [];
+  const failures: { preset: TrainPreset; backend: string; kernels: string; error: string; peak_rss_bytes: number }[] = [];
   const torch: Record<string, TorchResult[]> = {};
   const profiles: Record<string, { kernel: string; ms: number; calls: number }[]> = {};
   for (const preset of presets) {
@@ -517,8 +517,8 @@ export async function run(argv: string[]): Promise<void> {
     } catch (e) {
       // e.g. HuBERT-base's backward pass on wasm ("memory access out of bounds"): keep the other presets' results.
       const message = e instanceof Error ? e.message : String(e);
-      failures.push({ preset, backend: report.name, error: message });
-      console.log(`  ${preset}: FAILED on ${report.name}: ${message.split('\n')[0]}`);
+      failures.push({ preset, backend: report.name, kernels: sets.filter(Boolean).join(','), error: message, peak_rss_bytes: process.memoryUsage().rss });
+      console.log(`  ${preset}: FAILED on ${report.name}${sets[0] ? ` (kernels ${sets.join(', ')})` : ''}: ${message.split('\n')[0]}`);
       continue;
     }
     for (const r of rs) {
@@ -558,7 +558,7 @@ export async function run(argv: string[]): Promise<void> {
     }
   }
   console.log('\n' + formatTable(report.name, ours, torch, defaultEncoder));
-  for (const f of failures) console.log(`${f.preset}: failed on ${f.backend} (${f.error.split('\n')[0]})`);
+  for (const f of failures) console.log(`${f.preset}: failed on ${f.backend}${f.kernels ? ` (kernels ${f.kernels})` : ''} (${f.error.split('\n')[0]})`);
   const result = {
     benchmark: 'train', date: new Date().toISOString(), backend: report, tf_flags: tfFlags, conv, cores: availableParallelism(), cpu: cpus()[0]?.model,
     ours_threads: report.threads ?? null, results: ours, failures,
