@@ -11,6 +11,11 @@
  *
  * Memory: each step runs inside tf.tidy / explicit disposal; tf.memory().numTensors is the same
  * after every step (tested).
+ *
+ * Workers: with more than one replica (TrainOptions.workers, EMOLAB_WORKERS; lib/accel/workers) each
+ * step's gradients come from lib/train/dataParallel (the batch split over worker threads, gradients
+ * summed, then the same clip and AdamW here). Results are reproducible for a given replica count; with
+ * one replica the step is the single-thread code below.
  */
 import * as tf from '@tensorflow/tfjs';
 import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
