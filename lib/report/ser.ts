@@ -31,7 +31,7 @@ import { EmolabError } from '../errors';
 import { ARM_LABELS, ARMS, listFoldResults, serRoot, type FoldResult } from '../finetune/results';
 import { experimentOutputs } from '../paths';
 import { writeFileAtomic } from '../atomic';
-import { showFigure as showFigureIn, type ShownFigure } from '../show/figures';
+import { ARM_COLORS, showFigure as showFigureIn, type ShownFigure } from '../show/figures';
 
 /** What the paper reports, verbatim from its abstract; per-row values are in its Table and not transcribed here. */
 export const PAPER_CLAIMS = {
@@ -398,7 +398,7 @@ export function serFigures(rep: Pick<SerReport, 'experiment' | 'mode' | 'classes
   const out: ShownFigure[] = [];
   out.push(showFigure({
     data: rep.rows.filter((r) => r.runs > 0).map((r) => ({
-      type: 'bar', name: r.label, x: METRIC_NAMES.map((m) => METRIC_LABELS[m]), y: METRIC_NAMES.map((m) => 100 * r.pooled[m]),
+      type: 'bar', name: r.label, marker: { color: ARM_COLORS[r.arm] }, x: METRIC_NAMES.map((m) => METRIC_LABELS[m]), y: METRIC_NAMES.map((m) => 100 * r.pooled[m]),
       error_y: { type: 'data', symmetric: false, array: METRIC_NAMES.map((m) => 100 * (r.ci[m][1] - r.pooled[m])), arrayminus: METRIC_NAMES.map((m) => 100 * (r.pooled[m] - r.ci[m][0])), visible: true },
     })),
     layout: { barmode: 'group', yaxis: { title: { text: '% (seed-ensembled, folds pooled; 95% CI over test speakers)' } }, legend: { orientation: 'h' } },
@@ -412,7 +412,7 @@ export function serFigures(rep: Pick<SerReport, 'experiment' | 'mode' | 'classes
         ...pretrained.map((a) => {
           const row = rep.rows.find((r) => r.arm === a.arm)!;
           return {
-            type: 'bar', name: row.label, x: ms.map((m) => METRIC_LABELS[m]), y: ms.map((m) => a.vsBaseline![m].delta * 100),
+            type: 'bar', name: row.label, marker: { color: ARM_COLORS[a.arm] }, x: ms.map((m) => METRIC_LABELS[m]), y: ms.map((m) => a.vsBaseline![m].delta * 100),
             error_y: { type: 'data', symmetric: false, array: ms.map((m) => 100 * (a.vsBaseline![m].ci.high - a.vsBaseline![m].delta)), arrayminus: ms.map((m) => 100 * (a.vsBaseline![m].delta - a.vsBaseline![m].ci.low)) },
           };
         }),
@@ -440,7 +440,7 @@ export function serFigures(rep: Pick<SerReport, 'experiment' | 'mode' | 'classes
     },
   }, `${base}_confusion`, `Confusion matrices of the seed-ensembled predictions, row-normalised % (true class = row)${tag}`));
   out.push(showFigure({
-    data: rep.aggregates.map((a) => ({ type: 'bar', name: armLabel(a.arm), x: rep.classes, y: a.pooled.perClassRecall.map((x) => 100 * x) })),
+    data: rep.aggregates.map((a) => ({ type: 'bar', name: armLabel(a.arm), marker: { color: ARM_COLORS[a.arm] }, x: rep.classes, y: a.pooled.perClassRecall.map((x) => 100 * x) })),
     layout: { barmode: 'group', yaxis: { title: { text: 'recall % (seed-ensembled, folds pooled)' } }, legend: { orientation: 'h' } },
   }, `${base}_per_class`, `Per-class recall${tag}`));
   return out;
