@@ -18,3 +18,4 @@ export * from './encoderLookup';
 export * from './foldPretraining';
 export * from './failures';
 export * from './functionals';
+export * from './logReg';

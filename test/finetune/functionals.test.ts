@@ -9,9 +9,10 @@ import { seededRandom } from '../../lib/eval/stats';
 import { addConfusions, classificationMetrics, confusionMatrix, metricsFromConfusion } from '../../lib/eval/metrics';
 import type { FeatureStore, FrameMatrix } from '../../lib/store/featureStore';
 import {
-  F0_FUNCTIONALS, FUNCTIONAL_NAMES, ENERGY_FUNCTIONALS, SEMITONE_REF_HZ, classifierProbs, fitLogReg, fitStandardiser,
-  functionalsFold, logRegProbs, runFunctionalsReference, trainFunctionalsClassifier, utteranceFunctionals,
+  F0_FUNCTIONALS, FUNCTIONAL_NAMES, ENERGY_FUNCTIONALS, SEMITONE_REF_HZ, classifierProbs, fitStandardiser,
+  functionalsFold, runFunctionalsReference, trainFunctionalsClassifier, utteranceFunctionals,
 } from '../../lib/finetune/functionals';
+import { fitLogReg, logRegProbs } from '../../lib/finetune/logReg';
 import { readFoldResult, writeFoldResult } from '../../lib/finetune/results';
 
 process.env.EMOLAB_DATA ??= resolve(repoRoot, '../shared/datasets');
