@@ -47,7 +47,8 @@ test('lock: file created with pid, host, start time and what; released by releas
 
 test('lock: a second live process is refused with the holder PID; with wait it gets the lock after the release', async () => {
   const dir = freshDir();
-  const holder = child([dir, '1500']);
+  const releaseFile = join(tmp, `release-${n}`);
+  const holder = child([dir, `until:${releaseFile}`]);
   const line = await holder.first;
   const pid = Number(/LOCKED (\d+)/.exec(line)?.[1]);
   assert.ok(pid > 0, line);
@@ -57,7 +58,9 @@ test('lock: a second live process is refused with the holder PID; with wait it g
   assert.equal(second.code, 3);
   assert.match(second.out, new RegExp(`REFUSED .*PID ${pid}`));
   // waiting: acquired once the holder releases
-  const lock = await acquireLock(dir, { what: 'waiter', wait: 20_000, pollMs: 50 });
+  const waiting = acquireLock(dir, { what: 'waiter', wait: 20_000, pollMs: 50 });
+  writeFileSync(releaseFile, '');
+  const lock = await waiting;
   assert.ok((await holder.done).out.includes('RELEASED'));
   assert.equal(readLock(lock.file)!.pid, process.pid);
   lock.release();
