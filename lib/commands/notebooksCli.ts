@@ -9,12 +9,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { listNotebooks, runNotebooks } from '../report/notebooks';
 import { profileName } from '../profile';
+import { EmolabError } from '../errors';
 import { flagString, parseArgs } from '../args';
 
 export async function run(argv: string[]): Promise<number> {
   const a = parseArgs('notebooks', argv, { values: ['scratch'], booleans: ['in-place'] });
   const paths = listNotebooks(a.positionals);
-  if (paths.length === 0) throw new Error(`no notebook matches ${a.positionals.join(' ')}`);
+  if (paths.length === 0) throw new EmolabError('cli', `no notebook matches ${a.positionals.join(' ')}`, { hint: `give a number prefix or a file name of: ${listNotebooks().map((p) => p.split('/').pop()).join(', ')}` });
   const profile = profileName();
   const outDir = a.flags['in-place'] ? undefined : flagString(a, 'scratch') ?? (profile === 'ci' ? mkdtempSync(join(tmpdir(), 'emolab-notebooks-ci-')) : undefined);
   console.error(`executing ${paths.length} notebook(s), EMOLAB_PROFILE=${profile}${outDir ? `, executed copies in ${outDir}` : ', in place'}`);

@@ -15,7 +15,9 @@ export const notebooksDir = (): string => join(repoRoot, 'notebooks');
 /** notebooks/*.ipynb sorted by name (00_…, 01_…), optionally filtered by prefix or name. */
 export function listNotebooks(only?: string[]): string[] {
   const all = readdirSync(notebooksDir()).filter((f) => f.endsWith('.ipynb')).sort();
-  const picked = only?.length ? all.filter((f) => only.some((o) => f.startsWith(o) || f === o)) : all;
+  // A selector is a prefix (`05`), a file name, or a path to one (`notebooks/05_pretext_energy.ipynb`).
+  const names = (only ?? []).map((o) => o.split('/').pop() ?? o);
+  const picked = names.length ? all.filter((f) => names.some((o) => f.startsWith(o) || f === o)) : all;
   return picked.map((f) => join(notebooksDir(), f));
 }
 
