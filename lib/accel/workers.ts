@@ -6,7 +6,8 @@
  * (lib/finetune/pool) already runs W job processes on the machine's C cores and tells each of them W in
  * `EMOLAB_POOL_PROCESSES`: every job gets max(1, floor(C / W)). So `npm start`'s 2-job grid on 2 cores
  * trains each model on 1 thread, and a single run (a notebook, `emolab pretrain`) on 2 cores uses 2
- * (measured in bench/NOTES.md, "Data-parallel workers").
+ * (measured in bench/NOTES.md, "Data-parallel workers"). lib/train/trainer `replicasFor` keeps `auto` at 1
+ * for a model with dropout > 0, whose shards would draw other dropout masks than one process.
  */
 import { availableParallelism } from 'node:os';
 import { EmolabError } from '../errors';

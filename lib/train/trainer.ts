@@ -205,11 +205,23 @@ export function trainingFingerprint(model: SpeechModel, data: { train: Example[]
 }
 
 /**
+ * Replicas for one training run: `requested` (TrainOptions.workers) when given, else EMOLAB_WORKERS,
+ * else `auto` (lib/accel/workers). `auto` stays at 1 for a model with dropout > 0: each shard draws its
+ * own dropout masks, so replicas would give another result than one process (same distribution, other
+ * draws) rather than the same result up to float summation order. An explicit count is obeyed.
+ */
+export function replicasFor(model: Pick<SpeechModel, 'config'>, requested?: number, env: NodeJS.ProcessEnv = process.env): number {
+  if (requested !== undefined) return requested;
+  const w = trainingWorkers(env);
+  return w.source === 'auto' && w.workers > 1 && model.config.encoder.dropout > 0 ? 1 : w.workers;
+}
+
+/**
  * Train `model` on `data.train`, checking `data.dev` after every epoch. With more than one worker
  * (TrainOptions.workers, EMOLAB_WORKERS) each step's gradients come from lib/train/dataParallel.
  */
 export async function train(model: SpeechModel, data: { train: Example[]; dev?: Example[] }, o: TrainOptions): Promise<TrainResult> {
-  const workers = o.workers ?? trainingWorkers().workers;
+  const workers = replicasFor(model, o.workers);
   if (!(Number.isInteger(workers) && workers >= 1)) throw new EmolabError('train', `workers must be an integer >= 1, got ${workers}`);
   const held: { parallel?: DataParallel } = {};
   try {

@@ -9,7 +9,7 @@ import { encoderConfig } from '../../lib/models/encoder';
 import { disposeParams } from '../../lib/models/layers';
 import { trainingWorkers, describeWorkers } from '../../lib/accel/workers';
 import { modelVariables, shardShares, splitByFrames, stopDataParallelWorkers } from '../../lib/train/dataParallel';
-import { train } from '../../lib/train/trainer';
+import { replicasFor, train } from '../../lib/train/trainer';
 import { readCheckpoint } from '../../lib/train/checkpoint';
 import { EmolabError } from '../../lib/errors';
 import { SYNTH_HEADS, syntheticExamples } from './synthetic';
@@ -123,4 +123,16 @@ test('worker count: EMOLAB_WORKERS, else cores / grid job processes (at least 1)
   assert.match(describeWorkers(trainingWorkers({ EMOLAB_POOL_PROCESSES: '2' }, 2)), /^workers=1 \(auto: 2 cores \/ 2 job processes\)$/);
   assert.throws(() => trainingWorkers({ EMOLAB_WORKERS: '0' }, 2), (e: unknown) => e instanceof EmolabError && /EMOLAB_WORKERS must be an integer/.test(e.message));
   assert.throws(() => trainingWorkers({ EMOLAB_WORKERS: 'two' }, 2), EmolabError);
+});
+
+test('auto replicas: 1 for a model with dropout > 0 (shards would draw other masks), cores/processes without; explicit counts obeyed', () => {
+  const withDropout = { config: { encoder: { ...encoderConfig('tiny'), dropout: 0.1 }, heads: [] } };
+  const noDropout = { config: { encoder: { ...encoderConfig('tiny'), dropout: 0 }, heads: [] } };
+  const auto = { EMOLAB_WORKERS: 'auto' } as NodeJS.ProcessEnv;
+  const cores = trainingWorkers(auto).workers;
+  assert.equal(replicasFor(withDropout, undefined, auto), 1);
+  assert.equal(replicasFor(noDropout, undefined, auto), cores);
+  assert.equal(replicasFor(withDropout, undefined, { EMOLAB_WORKERS: '2' } as NodeJS.ProcessEnv), 2, 'EMOLAB_WORKERS=2 is obeyed');
+  assert.equal(replicasFor(withDropout, 3, auto), 3, 'TrainOptions.workers is obeyed');
+  assert.equal(replicasFor(noDropout, undefined, { EMOLAB_WORKERS: 'auto', EMOLAB_POOL_PROCESSES: String(cores) } as NodeJS.ProcessEnv), 1, 'grid jobs on every core: 1 each');
 });
