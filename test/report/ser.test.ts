@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
+import { serFigures } from '../../lib/report/serFigures';
 import { buildSerReports, evaluatedFromResult, formatDelta, formatMeanStd, requireSerReports, rowsToCsv, rowsToMarkdown, tableRows } from '../../lib/report/ser';
 import { aggregateArms } from '../../lib/eval/aggregate';
 import { FOLD_RESULT_SCHEMA, foldResultPath, listFoldResults, writeFoldResult, type FoldResult } from '../../lib/finetune/results';
@@ -142,4 +143,18 @@ test('a corrupt fold file is a clear report error naming the file', () => {
 
 test('no results yet -> clear message pointing at notebook 08', () => {
   assert.throws(() => requireSerReports({ root: join(root, 'empty'), figures: false, write: false }), /notebook 08/);
+});
+
+test('serFigures: metrics, gain, confusion and per-class figures; confusion axes say true and predicted class; one colour per arm', () => {
+  const [rep] = buildSerReports({ root, experiment: 'unit', figures: false, write: false, bootstrap: 100, permutations: 100 });
+  const dir = join(root, 'figs');
+  const figs = serFigures(rep, dir);
+  assert.deepEqual(figs.map((f) => f.name), ['ser_unit_full_metrics', 'ser_unit_full_gain', 'ser_unit_full_confusion', 'ser_unit_full_per_class']);
+  const confusion = readFileSync(figs[2].html, 'utf8');
+  assert.match(confusion, /"predicted class"/);
+  assert.match(confusion, /"true class"/);
+  const metrics = readFileSync(figs[0].html, 'utf8');
+  const colours = [...metrics.matchAll(/"marker":\{"color":"([^"]+)"\}/g)].map((m) => m[1]);
+  assert.equal(colours.length, 2, 'one bar trace per arm, each with its colour');
+  assert.notEqual(colours[0], colours[1]);
 });
