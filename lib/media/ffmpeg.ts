@@ -35,14 +35,15 @@ let resolved: { ffmpeg: string; ffprobe?: string; source: string } | undefined;
 
 export function ffmpegBinaries(): { ffmpeg: string; ffprobe?: string; source: string } {
   if (resolved) return resolved;
+  const ffprobe = process.env.FFPROBE_PATH || onPath('ffprobe') || bundledFfprobe();
   if (process.env.FFMPEG_PATH) {
-    resolved = { ffmpeg: process.env.FFMPEG_PATH, ffprobe: process.env.FFPROBE_PATH || onPath('ffprobe') || bundledFfprobe(), source: 'FFMPEG_PATH' };
+    resolved = { ffmpeg: process.env.FFMPEG_PATH, ffprobe, source: 'FFMPEG_PATH' };
   } else if (onPath('ffmpeg')) {
-    resolved = { ffmpeg: onPath('ffmpeg')!, ffprobe: process.env.FFPROBE_PATH || onPath('ffprobe') || bundledFfprobe(), source: 'system' };
+    resolved = { ffmpeg: onPath('ffmpeg')!, ffprobe, source: 'system' };
   } else {
     const req = createRequire(join(repoRoot, 'package.json'));
     const installer = req('@ffmpeg-installer/ffmpeg') as { path: string };
-    resolved = { ffmpeg: installer.path, ffprobe: process.env.FFPROBE_PATH || onPath('ffprobe') || bundledFfprobe(), source: '@ffmpeg-installer/ffmpeg' };
+    resolved = { ffmpeg: installer.path, ffprobe, source: '@ffmpeg-installer/ffmpeg' };
   }
   ffmpeg.setFfmpegPath(resolved.ffmpeg);
   if (resolved.ffprobe) ffmpeg.setFfprobePath(resolved.ffprobe);
