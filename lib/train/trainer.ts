@@ -1,7 +1,10 @@
 /**
- * The training engine: length-bucketed batches with padding masks, AdamW, warm-up + decay
- * schedule, global-norm gradient clipping, early stopping on a dev metric, checkpoints and exact
- * resume, progress in the terminal and an `onEpoch` hook for live plots in notebooks.
+ * The training engine of pretraining and SER fine-tuning: length-bucketed batches with padding masks,
+ * multi-head losses, a warm-up + decay schedule, dev evaluation per epoch and an `onEpoch` hook for
+ * live plots in notebooks. The updates themselves (AdamW, global-norm clipping, best epoch, early
+ * stopping, checkpoints, resume, progress) run in lib/train/loop's runStepLoop, the one step loop that
+ * HFLEA's stages share; this file gives it the gradients of each batch and keeps its checkpoints in
+ * lib/train/checkpoint's format (`trainerCheckpointStore`).
  *
  * Exactness: every random choice is derived from (seed, epoch) (batch plan) or (seed, step)
  * (dropout masks), the learning rate is a function of the step, and a checkpoint stores weights,
@@ -18,18 +21,17 @@
  * one replica the step is the single-thread code below.
  */
 import * as tf from '@tensorflow/tfjs';
-import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { forward, type SpeechModel } from '../models/heads';
 import { deriveSeed } from '../random';
-import { AdamW, clipByGlobalNorm } from './adamw';
 import { makeBatch, planBatches, validateExample, type Example } from './batches';
 import { loadParams, readCheckpoint, saveCheckpoint } from './checkpoint';
 import { batchLoss, countPredictions, emptyCounts, finishCounts, headLoss, headTargets, type HeadCounts, type HeadMetrics } from './losses';
 import { learningRate, type DecayKind } from './schedule';
 import { DataParallel } from './dataParallel';
+import { epochBoundaries, prepareCheckpointDir, runStepLoop, type LoopCheckpointStore } from './loop';
 import { trainingWorkers } from '../accel/workers';
-import { progress } from '../show/progress';
 import { EmolabError } from '../errors';
 
 export interface TrainOptions {
@@ -180,17 +182,8 @@ export function evaluate(model: SpeechModel, examples: Example[], opts: { batchS
 const RNG_STATE = (seed: number, st: TrainerState): string =>
   JSON.stringify({ seed, epoch: st.epoch, step: st.step, batchPlan: 'deriveSeed(seed, epoch, 0xba7c)', dropout: 'deriveSeed(seed, step, 0x57e9)' });
 
-function snapshot(model: SpeechModel): Record<string, Float32Array> {
-  return Object.fromEntries(Object.entries(model.params).map(([k, v]) => [k, v.dataSync().slice() as Float32Array]));
-}
 
-function restore(model: SpeechModel, snap: Record<string, Float32Array>): void {
-  for (const [k, v] of Object.entries(model.params)) tf.tidy(() => v.assign(tf.tensor(snap[k], v.shape, 'float32')));
-}
 
-function freshState(seed: number, fingerprint: string): TrainerState {
-  return { seed, epoch: 0, batchInEpoch: 0, step: 0, lossSum: 0, lossN: 0, headSums: {}, history: [], best: null, badEpochs: 0, finished: false, fingerprint };
-}
 
 /** A short hash of everything that shapes the updates (so a checkpoint is only resumed by the same run). */
 export function trainingFingerprint(model: SpeechModel, data: { train: Example[]; dev?: Example[] }, o: TrainOptions): string {
@@ -231,6 +224,75 @@ export async function train(model: SpeechModel, data: { train: Example[]; dev?: 
   }
 }
 
+/**
+ * Trainer checkpoints (lib/train/checkpoint's format) as a store of lib/train/loop: last.safetensors
+ * holds the weights after the last update, the optimizer moments and the TrainerState (a finished
+ * run's best weights are restored from best.safetensors when it is loaded); best.safetensors holds the
+ * best dev epoch's weights. A checkpoint of another seed or fingerprint is refused, not overwritten.
+ */
+function trainerCheckpointStore(model: SpeechModel, dir: string, c: {
+  seed: number; fingerprint: string; resume: boolean; patience: number; epochs: number; totalSteps: number;
+  at: (step: number) => { epoch: number; index: number };
+}): LoopCheckpointStore {
+  prepareCheckpointDir(dir);
+  const lastFile = join(dir, 'last.safetensors');
+  const bestFile = join(dir, 'best.safetensors');
+  // epoch and position inside it, as the trainer state has always stored them (a finished epoch: the next one, at 0)
+  const where = (step: number) => (step >= c.totalSteps ? { epoch: c.epochs, index: 0 } : c.at(step));
+  return {
+    finalWeights: 'last-update',
+    resume(opt) {
+      if (!c.resume || !existsSync(lastFile)) return undefined;
+      const ck = readCheckpoint(lastFile);
+      const saved = ck.state as TrainerState | undefined;
+      if (!saved || saved.seed !== c.seed) {
+        throw new EmolabError('train', `checkpoint was written with seed ${saved?.seed}, this run has seed ${c.seed}`, { file: lastFile, hint: 'use the same seed, another --out, or delete the checkpoint' });
+      }
+      if (saved.fingerprint !== c.fingerprint) {
+        throw new EmolabError('train', 'checkpoint belongs to a run with other settings or data (options, model config or training clips differ)', { file: lastFile, hint: 'rerun with the same settings to resume, or use another --out / resume: false to start over' });
+      }
+      loadParams(model.params, ck.params, { strict: true, file: lastFile });
+      opt.loadState(ck.optimizer, ck.step, lastFile);
+      const user: TrainerRunningState = { lossSum: saved.lossSum, lossN: saved.lossN, headSums: saved.headSums, history: saved.history };
+      return {
+        step: saved.step, done: saved.finished, losses: [],
+        dev: saved.history.flatMap((h) => (h.devMetric === undefined ? [] : [h.devMetric])),
+        best: saved.best ? { epoch: saved.best.epoch - 1, metric: saved.best.metric } : null,
+        badEpochs: saved.badEpochs,
+        stoppedEarly: saved.finished && c.patience > 0 && saved.badEpochs >= c.patience && saved.history.length < c.epochs,
+        user,
+      };
+    },
+    save(opt, pos) {
+      const u = pos.user as TrainerRunningState;
+      const { epoch, index } = where(pos.step);
+      // Wall times stay out of checkpoints, so the same run writes byte-identical files every time.
+      const state: TrainerState = {
+        seed: c.seed, epoch, batchInEpoch: index, step: pos.step, lossSum: u.lossSum, lossN: u.lossN, headSums: u.headSums,
+        history: u.history.map((h) => ({ ...h, wallS: 0 })),
+        best: pos.best ? { epoch: pos.best.epoch + 1, metric: pos.best.metric } : null,
+        badEpochs: pos.badEpochs, finished: pos.done, fingerprint: c.fingerprint,
+      };
+      saveCheckpoint(lastFile, model, { optimizer: opt, step: pos.step, state, extra: { rng: RNG_STATE(c.seed, state) } });
+    },
+    saveBest(pos) {
+      saveCheckpoint(bestFile, model, { step: pos.step, extra: { epoch: String(pos.best!.epoch + 1), devMetric: String(pos.best!.metric) } });
+    },
+    loadBest() {
+      return existsSync(bestFile) ? Object.fromEntries(Object.entries(readCheckpoint(bestFile).params).map(([k, v]) => [k, v.data])) : undefined;
+    },
+  };
+}
+
+/** The trainer's part of a checkpoint's state: the epoch's running sums and the epoch records. */
+interface TrainerRunningState {
+  lossSum: number;
+  lossN: number;
+  headSums: Record<string, [number, number]>;
+  history: EpochRecord[];
+}
+
+/** One run of `train`: batches, losses and epoch records around lib/train/loop's runStepLoop. */
 async function trainOn(model: SpeechModel, data: { train: Example[]; dev?: Example[] }, o: TrainOptions, workers: number, held: { parallel?: DataParallel }): Promise<TrainResult> {
   const t0 = Date.now();
   if (data.train.length === 0) throw new EmolabError('train', 'no training examples');
@@ -240,150 +302,105 @@ async function trainOn(model: SpeechModel, data: { train: Example[]; dev?: Examp
   const planFor = (epoch: number) => planBatches(lengths, { batchSize: o.batchSize, maxFrames: o.maxFrames, shuffle: true, seed: o.seed, epoch });
   const epochSizes = Array.from({ length: o.epochs }, (_, e) => planFor(e).length);
   const totalSteps = epochSizes.reduce((a, b) => a + b, 0);
+  const epochEndStep = epochSizes.map((_, e) => epochSizes.slice(0, e + 1).reduce((a, b) => a + b, 0));
   const warmupSteps = (o.warmup ?? 0.1) >= 1 ? Math.round(o.warmup!) : Math.round((o.warmup ?? 0.1) * totalSteps);
   const sched = { peak: o.lr, warmupSteps, totalSteps, decay: o.decay ?? 'cosine', minRatio: o.minLrRatio ?? 0.05 } as const;
-  const optimizer = new AdamW(model.params, { weightDecay: o.weightDecay ?? 0.01 });
+  const { at } = epochBoundaries(totalSteps, { epochSteps: epochSizes }, o.label ?? 'train');
   const varNames = new Map(Object.entries(model.params).map(([k, v]) => [v.name, k]));
   const varList = Object.values(model.params);
-  const lastFile = o.checkpointDir ? join(o.checkpointDir, 'last.safetensors') : undefined;
-  const bestFile = o.checkpointDir ? join(o.checkpointDir, 'best.safetensors') : undefined;
-  if (o.checkpointDir) {
-    mkdirSync(o.checkpointDir, { recursive: true });
-    // Temp files of a write killed midway (atomic writes) are garbage, as large as a checkpoint: remove them.
-    for (const f of readdirSync(o.checkpointDir)) if (f.endsWith('.tmp')) rmSync(join(o.checkpointDir, f), { force: true });
-  }
-
   const fingerprint = trainingFingerprint(model, data, o);
-  let st = freshState(o.seed, fingerprint);
-  let bestWeights: Record<string, Float32Array> | undefined;
-  if (lastFile && (o.resume ?? true) && existsSync(lastFile)) {
-    const ck = readCheckpoint(lastFile);
-    const saved = ck.state as TrainerState | undefined;
-    if (!saved || saved.seed !== o.seed) {
-      throw new EmolabError('train', `checkpoint was written with seed ${saved?.seed}, this run has seed ${o.seed}`, { file: lastFile, hint: 'use the same seed, another --out, or delete the checkpoint' });
+
+  let run: TrainerRunningState = { lossSum: 0, lossN: 0, headSums: {}, history: [] };
+  let parallel: DataParallel | undefined;
+  let plan: number[][] = [];
+  let planEpoch = -1;
+  let headLosses: Record<string, number> = {};
+  let dev: EvalResult | undefined;
+
+  /** Gradients of update `step` (by parameter name): on this thread, or summed over the replicas. */
+  const gradients = async (step: number): Promise<{ loss: number; grads: Record<string, tf.Tensor> }> => {
+    const { epoch, index } = at(step);
+    if (epoch !== planEpoch) { plan = planFor(epoch); planEpoch = epoch; }
+    const rows = plan[index].map((i) => data.train[i]);
+    const stepSeed = deriveSeed(o.seed, step, 0x57e9);
+    const named: Record<string, tf.Tensor> = {};
+    headLosses = {};
+    if (parallel) {
+      const r = await parallel.step(rows, stepSeed, o.headWeights);
+      for (const [vn, g] of Object.entries(r.grads)) named[varNames.get(vn)!] = g;
+      Object.assign(headLosses, r.perHead);
+      return { loss: r.value, grads: named };
     }
-    if (saved.fingerprint !== fingerprint) {
-      throw new EmolabError('train', 'checkpoint belongs to a run with other settings or data (options, model config or training clips differ)', { file: lastFile, hint: 'rerun with the same settings to resume, or use another --out / resume: false to start over' });
-    }
-    loadParams(model.params, ck.params, { strict: true, file: lastFile });
-    optimizer.loadState(ck.optimizer, ck.step, lastFile);
-    st = saved;
-    if (bestFile && existsSync(bestFile)) bestWeights = Object.fromEntries(Object.entries(readCheckpoint(bestFile).params).map(([k, v]) => [k, v.data]));
-  }
-  const resumedFromStep = st.step;
-  // After the checkpoint load: the replicas start from the weights this run continues from.
-  const parallel = workers > 1 ? (held.parallel = await DataParallel.start(model, workers)) : undefined;
-  const replicas = parallel?.replicas ?? 1;
-  const save = () => {
-    // Wall times stay out of checkpoints, so the same run writes byte-identical files every time.
-    const state: TrainerState = { ...st, history: st.history.map((h) => ({ ...h, wallS: 0 })) };
-    if (lastFile) saveCheckpoint(lastFile, model, { optimizer, step: st.step, state, extra: { rng: RNG_STATE(o.seed, st) } });
+    const batch = makeBatch(rows);
+    const kept: Record<string, tf.Scalar> = {};
+    const { value, grads } = tf.variableGrads(() => {
+      const { encoded, outputs } = forward(model, batch.x, batch.lengths, { segments: batch.segments }, { training: true, seed: stepSeed });
+      const { total, perHead } = batchLoss(model, batch, outputs, encoded.lengths, encoded.hidden.shape[1], o.headWeights);
+      for (const [h, l] of Object.entries(perHead)) kept[h] = tf.keep(l);
+      return total;
+    }, varList);
+    for (const [vn, g] of Object.entries(grads)) named[varNames.get(vn)!] = g;
+    const loss = value.dataSync()[0];
+    for (const [h, l] of Object.entries(kept)) headLosses[h] = l.dataSync()[0];
+    tf.dispose([value, batch.x, ...Object.values(kept)]);
+    return { loss, grads: named };
   };
 
-  const bar = progress(o.label ?? 'train', Math.max(0, totalSteps - st.step), { unit: 'steps', quiet: o.quiet });
-  let stepTime = 0, stepsHere = 0;
-  let stoppedEarly = false;
-  let lr = 0;
-  const interrupted = (): TrainResult => {
-    bar.done('interrupted');
-    optimizer.dispose();
-    return { history: st.history, best: st.best, steps: st.step, totalSteps, stoppedEarly: false, interrupted: true, resumedFromStep, wallS: (Date.now() - t0) / 1000, stepS: stepTime / Math.max(1, stepsHere), workers: replicas };
-  };
-  while (!st.finished && st.epoch < o.epochs) {
-    const plan = planFor(st.epoch);
-    for (let bi = st.batchInEpoch; bi < plan.length; bi++) {
-      const ts = Date.now();
-      const rows = plan[bi].map((i) => data.train[i]);
-      lr = learningRate(st.step, sched);
-      const stepSeed = deriveSeed(o.seed, st.step, 0x57e9);
-      let loss: number;
-      const headLosses: Record<string, number> = {};
-      if (!parallel) {
-        const batch = makeBatch(rows);
-        const kept: Record<string, tf.Scalar> = {};
-        const { value, grads } = tf.variableGrads(() => {
-          const { encoded, outputs } = forward(model, batch.x, batch.lengths, { segments: batch.segments }, { training: true, seed: stepSeed });
-          const { total, perHead } = batchLoss(model, batch, outputs, encoded.lengths, encoded.hidden.shape[1], o.headWeights);
-          for (const [h, l] of Object.entries(perHead)) kept[h] = tf.keep(l);
-          return total;
-        }, varList);
-        const named: Record<string, tf.Tensor> = {};
-        for (const [vn, g] of Object.entries(grads)) named[varNames.get(vn)!] = g;
-        const clipped = clipByGlobalNorm(named, o.clipNorm ?? 1);
-        optimizer.apply(clipped.grads, lr);
-        loss = value.dataSync()[0];
-        for (const [h, l] of Object.entries(kept)) headLosses[h] = l.dataSync()[0];
-        tf.dispose([value, batch.x, ...Object.values(grads), ...Object.values(clipped.grads), ...Object.values(kept)]);
-      } else {
-        const r = await parallel.step(rows, stepSeed, o.headWeights);
-        const named: Record<string, tf.Tensor> = {};
-        for (const [vn, g] of Object.entries(r.grads)) named[varNames.get(vn)!] = g;
-        const clipped = clipByGlobalNorm(named, o.clipNorm ?? 1);
-        optimizer.apply(clipped.grads, lr);
-        loss = r.value;
-        Object.assign(headLosses, r.perHead);
-        tf.dispose([...Object.values(r.grads), ...Object.values(clipped.grads)]);
-      }
-      if (!Number.isFinite(loss)) throw new EmolabError('train', `loss became ${loss} at step ${st.step} (lr ${lr.toExponential(2)})`, { hint: 'lower --lr or check the features for NaN/Inf' });
-      st.lossSum += loss;
-      st.lossN += 1;
+  const r = await runStepLoop({
+    params: model.params, steps: totalSteps, epochSteps: epochSizes,
+    weightDecay: o.weightDecay ?? 0.01, lr: (step) => learningRate(step, sched), clipNorm: o.clipNorm ?? 1,
+    gradients,
+    onStep: (_step, loss) => {
+      run.lossSum += loss;
+      run.lossN += 1;
       for (const [h, l] of Object.entries(headLosses)) {
-        const s = (st.headSums[h] ??= [0, 0]);
+        const s = (run.headSums[h] ??= [0, 0]);
         s[0] += l;
         s[1] += 1;
       }
-      st.step += 1;
-      st.batchInEpoch = bi + 1;
-      stepTime += (Date.now() - ts) / 1000;
-      stepsHere += 1;
-      bar.tick(1, `epoch ${st.epoch + 1}/${o.epochs} loss ${(st.lossSum / st.lossN).toFixed(4)} lr ${lr.toExponential(2)}`);
-      if (o.checkpointEverySteps && st.step % o.checkpointEverySteps === 0 && bi + 1 < plan.length) save();
-      if (o.stopAfterSteps !== undefined && st.step >= o.stopAfterSteps && bi + 1 < plan.length) {
-        save();
-        return interrupted();
-      }
-    }
-    // End of epoch: dev evaluation, history, early stopping, checkpoints.
-    const record: EpochRecord = {
-      epoch: st.epoch + 1, step: st.step, lr: learningRate(Math.max(0, st.step - 1), sched),
-      trainLoss: st.lossN ? st.lossSum / st.lossN : NaN,
-      trainHeadLoss: Object.fromEntries(Object.entries(st.headSums).map(([h, [s, n]]) => [h, s / n])),
-      wallS: (Date.now() - t0) / 1000,
-    };
-    if (data.dev && data.dev.length) {
-      const ev = evaluate(model, data.dev, { batchSize: o.batchSize, maxFrames: o.maxFrames });
-      record.dev = ev.heads;
+    },
+    note: (step) => `epoch ${at(step).epoch + 1}/${o.epochs} loss ${(run.lossSum / run.lossN).toFixed(4)} lr ${learningRate(step, sched).toExponential(2)}`,
+    evaluate: () => {
+      if (!data.dev?.length) return null;
+      dev = evaluate(model, data.dev, { batchSize: o.batchSize, maxFrames: o.maxFrames });
       const monitor = o.monitor ?? 'accuracy';
-      record.devMetric = monitor === 'accuracy' ? ev.meanAccuracy : monitor === 'ua' ? ev.meanUa : monitor === 'f1' ? ev.meanF1 : -ev.meanLoss;
-      if (st.best === null || record.devMetric > st.best.metric) {
-        st.best = { epoch: record.epoch, metric: record.devMetric };
-        st.badEpochs = 0;
-        bestWeights = snapshot(model);
-        if (bestFile) saveCheckpoint(bestFile, model, { step: st.step, extra: { epoch: String(record.epoch), devMetric: String(record.devMetric) } });
-      } else {
-        st.badEpochs += 1;
+      return monitor === 'accuracy' ? dev.meanAccuracy : monitor === 'ua' ? dev.meanUa : monitor === 'f1' ? dev.meanF1 : -dev.meanLoss;
+    },
+    // End of epoch: its record in the history (saved with the epoch's checkpoint), the running sums reset.
+    epochEnd: (epoch, { metric }) => {
+      const step = epochEndStep[epoch];
+      const record: EpochRecord = {
+        epoch: epoch + 1, step, lr: learningRate(Math.max(0, step - 1), sched),
+        trainLoss: run.lossN ? run.lossSum / run.lossN : NaN,
+        trainHeadLoss: Object.fromEntries(Object.entries(run.headSums).map(([h, [s, n]]) => [h, s / n])),
+        wallS: (Date.now() - t0) / 1000,
+      };
+      if (metric !== null && dev) {
+        record.dev = dev.heads;
+        record.devMetric = metric;
       }
-    }
-    st.history.push(record);
-    st.epoch += 1;
-    st.batchInEpoch = 0;
-    st.lossSum = 0;
-    st.lossN = 0;
-    st.headSums = {};
-    if (o.patience && st.badEpochs >= o.patience) {
-      stoppedEarly = true;
-      st.finished = true;
-    }
-    if (st.epoch >= o.epochs) st.finished = true;
-    save();
-    o.onEpoch?.(record, st.history);
-    if (o.stopAfterSteps !== undefined && st.step >= o.stopAfterSteps && !st.finished) {
-      return interrupted();
-    }
-  }
-  bar.done(stoppedEarly ? `early stop (no dev gain for ${o.patience} epochs)` : undefined);
-  if ((o.restoreBest ?? true) && bestWeights) restore(model, bestWeights);
-  optimizer.dispose();
-  stoppedEarly = stoppedEarly || (o.patience ? st.badEpochs >= o.patience && st.history.length < o.epochs : false);
-  return { history: st.history, best: st.best, steps: st.step, totalSteps, stoppedEarly, interrupted: false, resumedFromStep, wallS: (Date.now() - t0) / 1000, stepS: stepTime / Math.max(1, stepsHere), workers: replicas };
+      dev = undefined;
+      run.history.push(record);
+      run = { lossSum: 0, lossN: 0, headSums: {}, history: run.history };
+      o.onEpoch?.(record, run.history);
+    },
+    patience: o.patience ?? 0,
+    restoreBest: o.restoreBest ?? true,
+    checkpoint: o.checkpointDir ? {
+      store: trainerCheckpointStore(model, o.checkpointDir, { seed: o.seed, fingerprint, resume: o.resume ?? true, patience: o.patience ?? 0, epochs: o.epochs, totalSteps, at }),
+      every: o.checkpointEverySteps, atEpochEnd: true,
+    } : undefined,
+    state: { save: () => run, load: (saved) => { run = saved as TrainerRunningState; } },
+    // After the checkpoint load: the replicas start from the weights this run continues from.
+    start: async () => { if (workers > 1) parallel = held.parallel = await DataParallel.start(model, workers); },
+    stopAfter: o.stopAfterSteps,
+    nanHint: 'lower --lr or check the features for NaN/Inf',
+    label: o.label ?? 'train',
+    quiet: o.quiet,
+  });
+  const best = r.best ? { epoch: r.best.epoch + 1, metric: r.best.metric } : null;
+  return {
+    history: run.history, best, steps: r.steps, totalSteps, stoppedEarly: r.interrupted ? false : r.stoppedEarly, interrupted: r.interrupted, resumedFromStep: r.resumedFrom,
+    wallS: (Date.now() - t0) / 1000, stepS: r.updateSeconds / Math.max(1, r.updates), workers: parallel?.replicas ?? 1,
+  };
 }

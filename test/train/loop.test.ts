@@ -3,6 +3,8 @@
  * batches come from a stateful seeded stream, a run stopped midway and resumed equals the run never
  * stopped, bit for bit; the best epoch's weights are restored; patience stops early; a finished run
  * is loaded, not retrained; a checkpoint of other settings is not resumed; ResumableRng replays.
+ * The trainer's path: caller-computed gradients equal the loop's own, uneven epochs (`epochSteps`)
+ * end where they should, and a caller's checkpoint store is written at epoch ends and every N steps.
  */
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -11,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { initBackend, tf } from '../../lib/backend';
 import { EmolabError } from '../../lib/errors';
-import { readLoopState, ResumableRng, runStepLoop, type StepLoopSpec } from '../../lib/train/loop';
+import { epochBoundaries, readLoopState, ResumableRng, runStepLoop, type LoopCheckpointStore, type LoopPosition, type StepLoopSpec } from '../../lib/train/loop';
 
 const dir = mkdtempSync(join(tmpdir(), 'emolab-loop-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -96,11 +98,62 @@ test('step loop: the best epoch is restored (also across a resume), patience sto
   assert.equal(re.steps, 8, 'epoch 1 did not improve: stop after it');
 });
 
+test('step loop: gradients from the caller = the loop\'s own, bit for bit; uneven epochs; a caller\'s store', async () => {
+  await initBackend('wasm');
+  const a = problem();
+  const ra = await runStepLoop(a.spec);
+  // the same updates with the gradients taken by the caller (the trainer's path, e.g. data-parallel)
+  const b = problem();
+  const lossOf = b.spec.loss!;
+  const rb = await runStepLoop({
+    ...b.spec, loss: undefined,
+    gradients: async (step) => {
+      const { value, grads } = tf.variableGrads(() => lossOf(step), [b.w]);
+      const loss = value.dataSync()[0];
+      value.dispose();
+      return { loss, grads: { w: grads[b.w.name] } };
+    },
+  });
+  assert.deepEqual(rb.losses, ra.losses);
+  assert.deepEqual(rb.dev, ra.dev);
+  assert.deepEqual(Array.from(b.w.dataSync()), Array.from(a.w.dataSync()));
+  // epochs of 3, 5 and 4 updates: the epoch ends come after updates 3, 8 and 12; a store sees every save
+  const c = problem();
+  const ends: { epoch: number; step: number; improved: boolean }[] = [];
+  let done = 0;
+  const saves: { step: number; done: boolean }[] = [];
+  const bests: number[] = [];
+  const store: LoopCheckpointStore = {
+    finalWeights: 'last-update',
+    resume: () => undefined,
+    save: (_opt, pos: LoopPosition) => { saves.push({ step: pos.step, done: pos.done }); },
+    saveBest: (pos) => { bests.push(pos.best!.epoch); },
+    loadBest: () => undefined,
+  };
+  const rc = await runStepLoop({
+    ...c.spec, stepsPerEpoch: undefined, epochSteps: [3, 5, 4],
+    onStep: () => { done++; },
+    epochEnd: (epoch, info) => { ends.push({ epoch, step: done, improved: info.improved }); },
+    checkpoint: { store, every: 5, atEpochEnd: true },
+  });
+  assert.equal(rc.steps, 12);
+  assert.deepEqual(ends.map((e) => [e.epoch, e.step]), [[0, 3], [1, 8], [2, 12]]);
+  assert.equal(rc.dev.length, 3);
+  assert.deepEqual(bests, ends.filter((e) => e.improved).map((e) => e.epoch));
+  // at epoch ends (3, 8), every 5 steps (5, 10), and once at the end (12, done)
+  assert.deepEqual(saves, [{ step: 3, done: false }, { step: 5, done: false }, { step: 8, done: false }, { step: 10, done: false }, { step: 12, done: true }]);
+  const ep = epochBoundaries(12, { epochSteps: [3, 5, 4] });
+  assert.deepEqual([0, 2, 3, 7, 8, 11].map((s) => ep.at(s)), [{ epoch: 0, index: 0 }, { epoch: 0, index: 2 }, { epoch: 1, index: 0 }, { epoch: 1, index: 4 }, { epoch: 2, index: 0 }, { epoch: 2, index: 3 }]);
+  assert.deepEqual([1, 3, 8, 12].map(ep.epochEndingAt), [-1, 0, 1, 2]);
+});
+
 test('step loop: bad settings refused; ResumableRng replays its stream and refuses normal()', async () => {
   await initBackend('wasm');
   const p = problem();
   await assert.rejects(runStepLoop({ ...p.spec, steps: 0 }), (e: unknown) => e instanceof EmolabError && /steps must be a positive integer/.test(e.message));
   await assert.rejects(runStepLoop({ ...p.spec, checkpoint: { dir: join(dir, 'x'), every: 0, fingerprint: 'f' } }), (e: unknown) => e instanceof EmolabError && /checkpoint every 0/.test(e.message));
+  await assert.rejects(runStepLoop({ ...p.spec, epochSteps: [4, 4] }), (e: unknown) => e instanceof EmolabError && /epochSteps \[4, 4\] must be positive integers summing to steps \(12\)/.test(e.message));
+  await assert.rejects(runStepLoop({ ...p.spec, gradients: () => ({ loss: 0, grads: {} }) }), (e: unknown) => e instanceof EmolabError && /exactly one of loss and gradients/.test(e.message));
   const a = new ResumableRng(3);
   const first = Array.from({ length: 10 }, () => a.next());
   const b = new ResumableRng(3);
