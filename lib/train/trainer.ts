@@ -21,16 +21,14 @@
  * one replica the step is the single-thread code below.
  */
 import * as tf from '@tensorflow/tfjs';
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { forward, type SpeechModel } from '../models/heads';
 import { deriveSeed } from '../random';
 import { makeBatch, planBatches, validateExample, type Example } from './batches';
-import { loadParams, readCheckpoint, saveCheckpoint } from './checkpoint';
 import { batchLoss, countPredictions, emptyCounts, finishCounts, headLoss, headTargets, type HeadCounts, type HeadMetrics } from './losses';
 import { learningRate, type DecayKind } from './schedule';
 import { DataParallel } from './dataParallel';
-import { epochBoundaries, prepareCheckpointDir, runStepLoop, type LoopCheckpointStore } from './loop';
+import { trainerCheckpointStore, type EpochRecord, type TrainerRunningState } from './trainerCheckpoint';
+import { epochBoundaries, runStepLoop } from './loop';
 import { trainingWorkers } from '../accel/workers';
 import { EmolabError } from '../errors';
 
@@ -80,38 +78,9 @@ export interface TrainOptions {
   label?: string;
 }
 
+export type { EpochRecord, TrainerState } from './trainerCheckpoint';
+
 export type DevMonitor = 'accuracy' | 'ua' | 'f1' | 'loss';
-
-export interface EpochRecord {
-  epoch: number;
-  /** Updates done at the end of this epoch. */
-  step: number;
-  /** Learning rate of the last update. */
-  lr: number;
-  trainLoss: number;
-  trainHeadLoss: Record<string, number>;
-  dev?: Record<string, HeadMetrics>;
-  devMetric?: number;
-  /** Seconds since training started in this process (0 for epochs restored from a checkpoint: wall times are kept out of checkpoints so they are byte-identical between runs). */
-  wallS: number;
-}
-
-/** What a checkpoint stores besides tensors. */
-export interface TrainerState {
-  seed: number;
-  epoch: number;
-  batchInEpoch: number;
-  step: number;
-  lossSum: number;
-  lossN: number;
-  headSums: Record<string, [number, number]>;
-  history: EpochRecord[];
-  best: { epoch: number; metric: number } | null;
-  badEpochs: number;
-  finished: boolean;
-  /** What must match for a checkpoint to be resumed: options, model config, training clip ids. */
-  fingerprint?: string;
-}
 
 export interface TrainResult {
   history: EpochRecord[];
@@ -174,17 +143,6 @@ export function evaluate(model: SpeechModel, examples: Example[], opts: { batchS
   };
 }
 
-/**
- * The RNG state in a checkpoint. Nothing random is carried from step to step: the batch plan of an
- * epoch draws from deriveSeed(seed, epoch, 0xba7c) and step k's dropout from
- * deriveSeed(seed, k, 0x57e9), so (seed, epoch, step) is the whole state.
- */
-const RNG_STATE = (seed: number, st: TrainerState): string =>
-  JSON.stringify({ seed, epoch: st.epoch, step: st.step, batchPlan: 'deriveSeed(seed, epoch, 0xba7c)', dropout: 'deriveSeed(seed, step, 0x57e9)' });
-
-
-
-
 /** A short hash of everything that shapes the updates (so a checkpoint is only resumed by the same run). */
 export function trainingFingerprint(model: SpeechModel, data: { train: Example[]; dev?: Example[] }, o: TrainOptions): string {
   const keys = { epochs: o.epochs, batchSize: o.batchSize, maxFrames: o.maxFrames, lr: o.lr, weightDecay: o.weightDecay, warmup: o.warmup, decay: o.decay, minLrRatio: o.minLrRatio, clipNorm: o.clipNorm, patience: o.patience, monitor: o.monitor, headWeights: o.headWeights, seed: o.seed };
@@ -222,74 +180,6 @@ export async function train(model: SpeechModel, data: { train: Example[]; dev?: 
   } finally {
     await held.parallel?.release();
   }
-}
-
-/**
- * Trainer checkpoints (lib/train/checkpoint's format) as a store of lib/train/loop: last.safetensors
- * holds the weights after the last update, the optimizer moments and the TrainerState (a finished
- * run's best weights are restored from best.safetensors when it is loaded); best.safetensors holds the
- * best dev epoch's weights. A checkpoint of another seed or fingerprint is refused, not overwritten.
- */
-function trainerCheckpointStore(model: SpeechModel, dir: string, c: {
-  seed: number; fingerprint: string; resume: boolean; patience: number; epochs: number; totalSteps: number;
-  at: (step: number) => { epoch: number; index: number };
-}): LoopCheckpointStore {
-  prepareCheckpointDir(dir);
-  const lastFile = join(dir, 'last.safetensors');
-  const bestFile = join(dir, 'best.safetensors');
-  // epoch and position inside it, as the trainer state has always stored them (a finished epoch: the next one, at 0)
-  const where = (step: number) => (step >= c.totalSteps ? { epoch: c.epochs, index: 0 } : c.at(step));
-  return {
-    finalWeights: 'last-update',
-    resume(opt) {
-      if (!c.resume || !existsSync(lastFile)) return undefined;
-      const ck = readCheckpoint(lastFile);
-      const saved = ck.state as TrainerState | undefined;
-      if (!saved || saved.seed !== c.seed) {
-        throw new EmolabError('train', `checkpoint was written with seed ${saved?.seed}, this run has seed ${c.seed}`, { file: lastFile, hint: 'use the same seed, another --out, or delete the checkpoint' });
-      }
-      if (saved.fingerprint !== c.fingerprint) {
-        throw new EmolabError('train', 'checkpoint belongs to a run with other settings or data (options, model config or training clips differ)', { file: lastFile, hint: 'rerun with the same settings to resume, or use another --out / resume: false to start over' });
-      }
-      loadParams(model.params, ck.params, { strict: true, file: lastFile });
-      opt.loadState(ck.optimizer, ck.step, lastFile);
-      const user: TrainerRunningState = { lossSum: saved.lossSum, lossN: saved.lossN, headSums: saved.headSums, history: saved.history };
-      return {
-        step: saved.step, done: saved.finished, losses: [],
-        dev: saved.history.flatMap((h) => (h.devMetric === undefined ? [] : [h.devMetric])),
-        best: saved.best ? { epoch: saved.best.epoch - 1, metric: saved.best.metric } : null,
-        badEpochs: saved.badEpochs,
-        stoppedEarly: saved.finished && c.patience > 0 && saved.badEpochs >= c.patience && saved.history.length < c.epochs,
-        user,
-      };
-    },
-    save(opt, pos) {
-      const u = pos.user as TrainerRunningState;
-      const { epoch, index } = where(pos.step);
-      // Wall times stay out of checkpoints, so the same run writes byte-identical files every time.
-      const state: TrainerState = {
-        seed: c.seed, epoch, batchInEpoch: index, step: pos.step, lossSum: u.lossSum, lossN: u.lossN, headSums: u.headSums,
-        history: u.history.map((h) => ({ ...h, wallS: 0 })),
-        best: pos.best ? { epoch: pos.best.epoch + 1, metric: pos.best.metric } : null,
-        badEpochs: pos.badEpochs, finished: pos.done, fingerprint: c.fingerprint,
-      };
-      saveCheckpoint(lastFile, model, { optimizer: opt, step: pos.step, state, extra: { rng: RNG_STATE(c.seed, state) } });
-    },
-    saveBest(pos) {
-      saveCheckpoint(bestFile, model, { step: pos.step, extra: { epoch: String(pos.best!.epoch + 1), devMetric: String(pos.best!.metric) } });
-    },
-    loadBest() {
-      return existsSync(bestFile) ? Object.fromEntries(Object.entries(readCheckpoint(bestFile).params).map(([k, v]) => [k, v.data])) : undefined;
-    },
-  };
-}
-
-/** The trainer's part of a checkpoint's state: the epoch's running sums and the epoch records. */
-interface TrainerRunningState {
-  lossSum: number;
-  lossN: number;
-  headSums: Record<string, [number, number]>;
-  history: EpochRecord[];
 }
 
 /** One run of `train`: batches, losses and epoch records around lib/train/loop's runStepLoop. */
