@@ -1,11 +1,12 @@
 /**
- * Worker-thread side of the feature store pool (see ./featureStore): rebuilds the feature set from its ref,
+ * Worker-thread side of the feature store pool (see ./featureExtraction): rebuilds the feature set from its ref,
  * then computes and writes each shard it is sent, reporting every finished clip.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { pathToFileURL } from 'node:url';
 import { errorMessage } from '../errors';
-import { type FeatureSet, type FeatureSetRef, type ShardJob, runShardJob } from './featureStore';
+import { runShardJob } from './featureExtraction';
+import type { FeatureSet, FeatureSetRef, ShardJob } from './featureStoreFormat';
 
 const port = parentPort;
 if (!port) throw new Error('featureWorker must run in a worker thread');

@@ -4,6 +4,11 @@
  * multi-threaded per-clip feature store (`extractFeatures`, `openFeatureStore`) that audio and face
  * features share; with `part` (`--shard i/n`) one process computes a duration-balanced share of a corpus,
  * and `mergeFeatureStores` (`emolab store merge`) joins the shares byte-identically to a single run.
+ *
+ * Files: featureStoreFormat (index/shard records, names, fingerprints), featureStoreChecks (what a store was
+ * built from, checked before work), featureExtraction (shards, resume, worker pool), featureStore (the reader,
+ * and the one import point for all four), featureWorker(+Boot) (the pool's thread), merge, partition, lock,
+ * safetensors.
  */
 export * from '../atomic';
 export * from './safetensors';
