@@ -33,9 +33,9 @@ import { shortHash } from '../hash';
 import { HUBERT_BASE_MASK, type SpanMaskOptions } from './masking';
 import { createMaskedPredictionHead } from './maskedPrediction';
 import { runTapt, type TaptOptions, type TaptResult } from './tapt';
-import { layerEmbeddings, splitIds, utteranceEmbeddings, type AlignClip } from './batches';
+import { layerEmbeddings, splitIds, utteranceEmbeddings, type AlignClip } from './hubertBatches';
 import { createSerModel, evaluateSer, pretrainMasked, trainSer, type PretrainResult, type SerEvaluation, type SerModel, type SerTrainResult, type StageCheckpoint, type StageOptions } from './stages';
-export * from './batches';
+export * from './hubertBatches';
 export * from './stages';
 
 export interface HfleaConfig {

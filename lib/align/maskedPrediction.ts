@@ -16,7 +16,7 @@ import * as tf from '@tensorflow/tfjs';
 import { hubertForward, type HubertModel } from '../models/hubert';
 import { ParamFactory, dense, type Params } from '../models/layers';
 import { deriveSeed, type Rng } from '../random';
-import { makeAudioBatch, type AlignClip } from './batches';
+import { makeAudioBatch, type AlignClip } from './hubertBatches';
 import { spanMask, type SpanMaskOptions } from './masking';
 
 export interface MaskedPredictionHead {

@@ -17,7 +17,7 @@ import { applyDense, attentionPool, maskedMeanPool, type Params } from '../model
 import { deriveSeed, type Rng } from '../random';
 import { ResumableRng, runStepLoop, type StepLoopResult, type StepLoopSpec } from '../train/loop';
 import { learningRate } from '../train/schedule';
-import { makeAudioBatch, type AlignClip, type AudioBatch } from './batches';
+import { makeAudioBatch, type AlignClip, type AudioBatch } from './hubertBatches';
 import { maskedPredictionStep, type MaskedPredictionHead } from './maskedPrediction';
 import type { SpanMaskOptions } from './masking';
 

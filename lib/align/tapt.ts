@@ -28,7 +28,7 @@ import { writeJsonAtomic } from '../atomic';
 import { readSafetensors, writeSafetensors } from '../store/safetensors';
 import { shortHash } from '../hash';
 import { readLoopState, runStepLoop } from '../train/loop';
-import { layerEmbeddings, splitIds, type AlignClip } from './batches';
+import { layerEmbeddings, splitIds, type AlignClip } from './hubertBatches';
 import type { SpanMaskOptions } from './masking';
 import { createMaskedPredictionHead, maskedPredictionStep } from './maskedPrediction';
 import { encoderTrainable, stageLoop, type StepOptions } from './stages';

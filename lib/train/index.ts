@@ -11,7 +11,7 @@
  * data-parallel replicas `dataParallel`), pretraining on the pretext
  * tasks of Goncalves & Busso (`pretrain`; its targets and examples `pretextExamples`, its settings,
  * fingerprint and run.json `pretrainRun`; `cli`: `emolab pretrain`), utterance embeddings (`embeddings`), live training curves for
- * notebooks (`liveplot`), the pretext notebooks' figures and tables (`pretextFigures`), and a
+ * notebooks (`curveFigures`), the pretext notebooks' figures and tables (`pretextFigures`), and a
  * training-step timer (`benchmark`, `emolab pretrain --bench`).
  */
 export * from './batches';
@@ -25,6 +25,6 @@ export * from './pretextExamples';
 export * from './pretrainRun';
 export * from './pretrain';
 export * from './embeddings';
-export * from './liveplot';
+export * from './curveFigures';
 export * from './pretextFigures';
 export * from './benchmark';
