@@ -12,7 +12,7 @@ import { hubertFrameCount, hubertTinyConfig, loadHubertConfig, parseHubertConfig
 import {
   canonicalHubertName, disposeHubert, disposeHubertOutput, hubertForward, initHubert, loadHubertWeights, paramsToArrays, saveHubert, weightNorm,
 } from '../../lib/models/hubert';
-import { run as runCli } from '../../lib/models/hubertCli';
+import { run as runCli } from '../../lib/commands/hubertCli';
 import { hubertParity, maxAbsDiff } from '../../lib/models/hubertParity';
 import { fetchHubertBase, requireHubertBase, validateHubertFiles } from '../../lib/models/hubertFetch';
 

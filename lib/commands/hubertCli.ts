@@ -7,7 +7,7 @@
  * variance, as Wav2Vec2FeatureExtractor(do_normalize=True)).
  *
  * `emolab hubert fetch [--force]` downloads facebook/hubert-base-ls960 (config.json + model.safetensors)
- * into $EMOLAB_MODELS/hubert-base-ls960/ (./hubertFetch).
+ * into $EMOLAB_MODELS/hubert-base-ls960/ (lib/models/hubertFetch).
  *
  * `emolab hubert tapt [--fold N] [--steps N] [--layer L] [--k K]`: HFLEA's stage (1), task-adaptive
  * pretraining, on EmoDB fold N's training speakers (settings: lib/experiments/li2024 at EMOLAB_PROFILE;
@@ -21,8 +21,8 @@ import { parseArgs, flagInt, flagString } from '../args';
 import { EmolabError } from '../errors';
 import { writeSafetensors } from '../store/safetensors';
 import { HUBERT_BASE } from '../fetch/models';
-import { fetchHubertBase } from './hubertFetch';
-import { disposeHubert, disposeHubertOutput, hubertForward, loadHubert, normalizeSignal } from './hubert';
+import { fetchHubertBase } from '../models/hubertFetch';
+import { disposeHubert, disposeHubertOutput, hubertForward, loadHubert, normalizeSignal } from '../models/hubert';
 
 export const HUBERT_USAGE = [
   'emolab hubert <model-dir> <in.f32|wav> --out <file.safetensors> [--weights model.safetensors] [--normalize]',
@@ -52,7 +52,7 @@ async function hfleaCommand(kind: 'tapt' | 'hflea', a: ReturnType<typeof parseAr
   }
   const fold = flagInt(a, 'hubert', 'fold', { min: 1, max: 5 }, 1)!;
   const [{ emodbFolds, emodbManifest }, { loadAlignData, FOUR_CLASSES }, { runTapt }, { initHubert, loadHubert }, { hubertTinyConfig }, { join }] = await Promise.all([
-    import('../data/emodb'), import('../align/data'), import('../align/tapt'), import('./hubert'), import('./hubertConfig'), import('node:path'),
+    import('../data/emodb'), import('../align/data'), import('../align/tapt'), import('../models/hubert'), import('../models/hubertConfig'), import('node:path'),
   ]);
   const manifest = emodbManifest(undefined, { boredom: 'drop' });
   const split = emodbFolds(manifest)[fold - 1];
