@@ -23,6 +23,8 @@ import { PRETEXT_TASKS, type PretextTask, type PretextTaskName, type PretextTest
 import type { DevMonitor, EpochRecord, TrainOptions, TrainResult } from './trainer';
 
 export const PRETRAIN_RUN_FILE = 'run.json';
+/** The layout version `writePretrainRun` writes; bump it when a field changes meaning or a required field is added. */
+export const PRETRAIN_RUN_SCHEMA = 1;
 const STARTED_WITH_FILE = 'started-with.json';
 const OUTPUT_FILES = { model: 'model.safetensors', last: 'checkpoints/last.safetensors', best: 'checkpoints/best.safetensors' } as const;
 
@@ -121,6 +123,8 @@ export function pretrainConfigFingerprint(s: PretrainSettings): string {
  */
 export interface PretrainRunJson {
   command: 'pretrain';
+  /** Version of this layout (PRETRAIN_RUN_SCHEMA). Older runs: absent (read as 1). A newer one is refused by `readPretrainRun`. */
+  schemaVersion?: number;
   task: PretextTask;
   tasks: PretextTaskName[];
   configFingerprint: string;
@@ -197,6 +201,7 @@ export function writePretrainRun(runDir: string, p: PretrainRunParts): string {
   const speakersIn = (ids: string[]) => speakersOf(p.clips.filter((c) => ids.includes(c.id)));
   const run: PretrainRunJson = {
     command: 'pretrain',
+    schemaVersion: PRETRAIN_RUN_SCHEMA,
     task: o.task,
     tasks: p.tasks,
     configFingerprint: p.fingerprint,
@@ -243,11 +248,17 @@ export function writePretrainRun(runDir: string, p: PretrainRunParts): string {
 export function readPretrainRun(runDir: string, stage: Stage = 'train'): PretrainRunJson | undefined {
   const file = join(runDir, PRETRAIN_RUN_FILE);
   if (!existsSync(file)) return undefined;
+  let run: PretrainRunJson;
   try {
-    return JSON.parse(readFileSync(file, 'utf8')) as PretrainRunJson;
+    run = JSON.parse(readFileSync(file, 'utf8')) as PretrainRunJson;
   } catch (e) {
     throw new EmolabError(stage, `cannot read ${stage === 'train' ? 'pretraining ' : ''}run manifest: ${errorMessage(e)}`, { file });
   }
+  const version = run && typeof run === 'object' ? run.schemaVersion : undefined;
+  if (version !== undefined && !(Number.isInteger(version) && version >= 1 && version <= PRETRAIN_RUN_SCHEMA)) {
+    throw new EmolabError(stage, `run manifest has schemaVersion ${JSON.stringify(version)}; this emolab reads versions 1 to ${PRETRAIN_RUN_SCHEMA}`, { file, hint: 'it was written by a newer emolab: update this checkout, or rerun the pretraining into another folder' });
+  }
+  return run;
 }
 
 /** Whether a run.json was written by `pretrain()`. */
