@@ -3,12 +3,11 @@
  * get it, before any long work starts — per job (`jobChecks`): which datasets, models, profile,
  * writable folders and tools each job needs, and which tasks the main job will skip and why.
  */
-import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { assertWritable, dataRoot, figuresDir, modelsRoot, repoRoot, resultsDir, runsRoot } from './paths';
 import { errorMessage } from './errors';
-import { ffmpegBinaries } from './media/ffmpeg';
+import { ffmpegBinaries, findOnPath } from './media/ffmpeg';
 
 export interface Check {
   name: string;
@@ -19,14 +18,6 @@ export interface Check {
   required: boolean;
   /** The jobs that need it (doctor lists them), when known. */
   neededBy?: string[];
-}
-
-function which(bin: string): string | undefined {
-  try {
-    return execFileSync('sh', ['-c', `command -v ${bin}`], { encoding: 'utf8' }).trim() || undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 export interface DoctorOptions {
@@ -55,12 +46,12 @@ export function runChecks(opts: DoctorOptions = {}): Check[] {
     const probe = ffprobeBinary();
     checks.push({ name: 'ffprobe', ok: Boolean(probe), required: false, detail: probe ?? 'not found: tasks 2 and 3 are skipped without it (npm ci installs @ffprobe-installer/ffprobe; or apt-get install ffmpeg, or set FFPROBE_PATH)' });
   }
-  const nbconvert = which('jupyter-nbconvert');
+  const nbconvert = findOnPath('jupyter-nbconvert');
   checks.push({
     name: 'jupyter nbconvert', ok: Boolean(nbconvert), required: Boolean(opts.notebooks),
     detail: nbconvert ?? 'missing: apt-get install jupyter-nbconvert python3-nbclient jupyter-client (needed to execute the notebooks)',
   });
-  const chromium = process.env.CHROMIUM_PATH ?? which('chromium') ?? which('chromium-browser');
+  const chromium = process.env.CHROMIUM_PATH ?? findOnPath('chromium') ?? findOnPath('chromium-browser');
   checks.push({
     name: 'chromium', ok: Boolean(chromium && existsSync(chromium)), required: false,
     detail: chromium ?? 'missing: apt-get install chromium (or set CHROMIUM_PATH); without it figures are saved as HTML only, no PNG/SVG',

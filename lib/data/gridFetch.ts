@@ -12,7 +12,7 @@ import { EmolabError, errorMessage } from '../errors';
 import { downloadResumable, type DownloadOptions } from '../fetch/download';
 import { sha256File } from '../hash';
 import { dataRoot } from '../paths';
-import { ffmpegBinaries } from '../media/ffmpeg';
+import { ffmpegBinaries, ffprobeJsonText } from '../media/ffmpeg';
 import { progress } from '../show/progress';
 import { writeFileAtomic, writeJsonAtomic } from '../atomic';
 import { formatCsv } from './csv';
@@ -109,8 +109,7 @@ async function probeClip(file: string): Promise<ClipProbe> {
   const { ffmpeg, ffprobe } = ffmpegBinaries();
   const round = (s: string | undefined) => (s && Number.isFinite(Number(s)) ? String(Number(Number(s).toFixed(3))) : '');
   if (ffprobe) {
-    const { stdout } = await execTool(ffprobe, ['-v', 'error', '-show_streams', '-show_format', '-of', 'json', file], 60000);
-    const j = JSON.parse(stdout) as { streams?: { codec_type?: string; codec_name?: string; width?: number; height?: number; sample_rate?: string }[]; format?: { duration?: string } };
+    const j = JSON.parse(await ffprobeJsonText(ffprobe, file, { timeoutMs: 60000 })) as { streams?: { codec_type?: string; codec_name?: string; width?: number; height?: number; sample_rate?: string }[]; format?: { duration?: string } };
     const v = j.streams?.find((s) => s.codec_type === 'video'), a = j.streams?.find((s) => s.codec_type === 'audio');
     return { duration: round(j.format?.duration), width: String(v?.width ?? ''), height: String(v?.height ?? ''), vcodec: v?.codec_name ?? '', acodec: a?.codec_name ?? '', audioSr: a?.sample_rate ?? '' };
   }

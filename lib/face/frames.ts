@@ -10,10 +10,9 @@
  *   file has audio (so t = 0 is the first audio sample, which is sample 0 of the audio decoder),
  *   else 0. For a 30 fps video, frame i sits exactly on audio frame 10 ms × (i·100/30 + offset).
  */
-import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { EmolabError, errorMessage } from '../errors';
-import { ffmpegBinaries, ffmpegStdout, fluent } from '../media/ffmpeg';
+import { ffmpegBinaries, ffmpegStdout, ffprobeJsonText, fluent } from '../media/ffmpeg';
 
 export interface VideoInfo {
   file: string;
@@ -109,12 +108,8 @@ export async function probeVideo(file: string): Promise<VideoInfo> {
   if (!existsSync(file)) fail(file, 'video file not found');
   const { ffprobe } = ffmpegBinaries();
   if (!ffprobe) fail(file, 'ffprobe not found', 'run npm ci (it installs @ffprobe-installer/ffprobe), install ffmpeg (it ships ffprobe) or set FFPROBE_PATH');
-  const json = await new Promise<string>((resolve, reject) => {
-    execFile(ffprobe, ['-v', 'error', '-show_streams', '-show_format', '-of', 'json', file], { maxBuffer: 16 << 20 }, (err, stdout, stderr) => {
-      if (err) reject(new EmolabError('face', `ffprobe could not read the file: ${stderr.trim().split('\n').pop() || errorMessage(err)}`, { file, cause: err }));
-      else resolve(stdout);
-    });
-  });
+  let json: string;
+  try { json = await ffprobeJsonText(ffprobe, file); } catch (e) { throw new EmolabError('face', `ffprobe could not read the file: ${errorMessage(e)}`, { file, cause: e }); }
   let parsed: ProbeJson;
   try { parsed = JSON.parse(json) as ProbeJson; } catch (e) { fail(file, `ffprobe returned unreadable output (${errorMessage(e)})`); }
   return videoInfoFromProbe(file, parsed);

@@ -4,18 +4,25 @@
  * `npm ci` alone is enough to decode audio and to probe and decode the talking-face videos).
  * fluent-ffmpeg is configured here once.
  */
-import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { execFile, execFileSync } from 'node:child_process';
+import { accessSync, constants, existsSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import ffmpeg from 'fluent-ffmpeg';
 import { repoRoot } from '../paths';
 
-function onPath(bin: string): string | undefined {
+/** The first executable file named `bin` in a folder of PATH, or undefined (what `command -v` finds for a program). */
+export function findOnPath(bin: string): string | undefined {
   for (const dir of (process.env.PATH ?? '').split(':')) {
+    if (!dir) continue;
     const p = join(dir, bin);
-    if (dir && existsSync(p)) return p;
+    try {
+      accessSync(p, constants.X_OK);
+      if (statSync(p).isFile()) return p;
+    } catch {
+      // not here, or not executable: next folder
+    }
   }
   return undefined;
 }
@@ -35,11 +42,11 @@ let resolved: { ffmpeg: string; ffprobe?: string; source: string } | undefined;
 
 export function ffmpegBinaries(): { ffmpeg: string; ffprobe?: string; source: string } {
   if (resolved) return resolved;
-  const ffprobe = process.env.FFPROBE_PATH || onPath('ffprobe') || bundledFfprobe();
+  const ffprobe = process.env.FFPROBE_PATH || findOnPath('ffprobe') || bundledFfprobe();
   if (process.env.FFMPEG_PATH) {
     resolved = { ffmpeg: process.env.FFMPEG_PATH, ffprobe, source: 'FFMPEG_PATH' };
-  } else if (onPath('ffmpeg')) {
-    resolved = { ffmpeg: onPath('ffmpeg')!, ffprobe, source: 'system' };
+  } else if (findOnPath('ffmpeg')) {
+    resolved = { ffmpeg: findOnPath('ffmpeg')!, ffprobe, source: 'system' };
   } else {
     const req = createRequire(join(repoRoot, 'package.json'));
     const installer = req('@ffmpeg-installer/ffmpeg') as { path: string };
@@ -73,4 +80,18 @@ export function ffmpegStdout(cmd: ffmpeg.FfmpegCommand): PassThrough {
   const out = new PassThrough({ emitClose: false, autoDestroy: false });
   cmd.pipe(out, { end: true });
   return out;
+}
+
+/**
+ * ffprobe's JSON description of a media file (`-show_streams -show_format -of json`), as text. Rejects
+ * with an Error whose message is ffprobe's last line on stderr (or the exec error), so each caller can
+ * name its stage and file.
+ */
+export function ffprobeJsonText(ffprobe: string, file: string, opts: { timeoutMs?: number } = {}): Promise<string> {
+  return new Promise((resolve, reject) => {
+    execFile(ffprobe, ['-v', 'error', '-show_streams', '-show_format', '-of', 'json', file], { maxBuffer: 16 << 20, timeout: opts.timeoutMs ?? 0 }, (err, stdout, stderr) => {
+      if (err) reject(new Error(stderr.trim().split('\n').pop() || err.message));
+      else resolve(stdout);
+    });
+  });
 }

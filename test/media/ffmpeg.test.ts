@@ -6,9 +6,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { repoRoot, dataRoot } from '../../lib/paths';
+import { ffprobeJsonText, findOnPath } from '../../lib/media/ffmpeg';
 
 const clip = join(dataRoot(), 'mead-samples', 'crop', 'M030_sad_3_001.mp4');
 
@@ -30,4 +32,32 @@ test('without ffmpeg on PATH the bundled ffprobe probes a video', { skip: !exist
   assert.ok(r.fps > 10 && r.fps < 61, `fps ${r.fps}`);
   assert.ok(r.durationS > 0.5, `duration ${r.durationS}`);
   assert.equal(r.hasAudio, true);
+});
+
+test('findOnPath: the first executable file on PATH; folders, non-executable files and empty entries are passed over', () => {
+  const root = mkdtempSync(join(tmpdir(), 'emolab-path-'));
+  const saved = process.env.PATH;
+  try {
+    const [a, b, c] = ['a', 'b', 'c'].map((d) => { mkdirSync(join(root, d)); return join(root, d); });
+    mkdirSync(join(a, 'tool')); // a folder of that name
+    writeFileSync(join(b, 'tool'), '#!/bin/sh\n'); chmodSync(join(b, 'tool'), 0o644); // not executable
+    writeFileSync(join(c, 'tool'), '#!/bin/sh\n'); chmodSync(join(c, 'tool'), 0o755);
+    process.env.PATH = ['', a, b, c].join(':');
+    assert.equal(findOnPath('tool'), join(c, 'tool'));
+    assert.equal(findOnPath('no-such-tool'), undefined);
+  } finally {
+    process.env.PATH = saved;
+    rmSync(root, { recursive: true, force: true });
+  }
+});
+
+test('ffprobeJsonText: a file that is not media rejects with ffprobe\'s own reason', { skip: !findOnPath('ffprobe') && 'no ffprobe on PATH' }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'emolab-probe-'));
+  try {
+    const bad = join(dir, 'not-a-video.mp4');
+    writeFileSync(bad, 'hello');
+    await assert.rejects(ffprobeJsonText(findOnPath('ffprobe')!, bad), (e: unknown) => e instanceof Error && /invalid data|not-a-video/i.test(e.message));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
